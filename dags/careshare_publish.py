@@ -1,0 +1,96 @@
+"""
+### careshare_publish
+
+**Purpose.** Merge and publish report dates once every feed has settled for them: match each
+staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
+then the latest submission), check that every delivered row is accounted for exactly once, and
+publish `location_daily` as Parquet to S3, partitioned `la_code=<ONS code>/report_date=<date>`.
+
+**Schedule.** On any feed's staged Asset. The report dates come from the triggering events
+(extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
+have not all settled (loaded, expected absence, or failed) is left for a later run.
+
+**Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); connection
+`careshare_s3`.
+
+**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`; the
+publication bucket; the `careshare_published` Asset.
+
+**Owner.** careshare data engineering.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Param, dag, task
+
+from careshare_airflow.assets import PUBLISHED, STAGED_FEED
+from careshare_airflow.runtime import default_args
+
+any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
+
+
+@dag(
+    dag_id="careshare_publish",
+    description="Merge the settled feeds of a report date and publish it to S3",
+    doc_md=__doc__,
+    schedule=any_feed_staged,
+    start_date=datetime(2020, 4, 13),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    params={"report_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD")},
+    tags=["careshare", "publish"],
+)
+def careshare_publish():
+    @task
+    def ready_dates(**context) -> list[str]:
+        from datetime import date
+
+        from careshare.pipeline import readiness
+        from careshare_airflow.runtime import platform
+
+        asked = {
+            event.extra["report_date"]
+            for events in context["triggering_asset_events"].values()
+            for event in events
+            if "report_date" in event.extra
+        }
+        if context["params"].get("report_date"):
+            asked.add(context["params"]["report_date"])
+        handles = platform()
+        ready = []
+        for day in sorted(asked):
+            status = readiness(handles, date.fromisoformat(day))
+            if status.ready:
+                ready.append(day)
+            else:
+                print(f"{day} not ready yet: feeds {status.feed_status}, directory {status.directory_loaded}")
+        return ready
+
+    @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def merge(report_date: str) -> str:
+        from datetime import date
+
+        from careshare.merge import merge_day
+        from careshare_airflow.runtime import platform
+
+        merge_day(platform(), date.fromisoformat(report_date))
+        return report_date
+
+    @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def publish(report_date: str, **context) -> dict:
+        from datetime import date
+
+        from careshare.publish import publish_day
+        from careshare_airflow.runtime import platform
+
+        result = publish_day(platform(), date.fromisoformat(report_date))
+        context["outlet_events"][PUBLISHED].extra = {"report_date": report_date}
+        return result.as_dict()
+
+    publish.expand(report_date=merge.expand(report_date=ready_dates()))
+
+
+careshare_publish()

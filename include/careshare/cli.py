@@ -1,0 +1,156 @@
+"""The `careshare` command line: `python -m careshare.cli GROUP COMMAND [options]`.
+
+Each command group registers its own subcommands through a function in COMMAND_GROUPS; a command
+sets `handler`, a function of the parsed arguments that returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from careshare.config import Settings
+
+Subparsers = Any  # argparse's _SubParsersAction is private
+DEFAULT_DIRECTORY_AS_OF = date(2024, 6, 30)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="careshare", description="CareShare platform commands")
+    groups = parser.add_subparsers(dest="group", metavar="GROUP")
+    for register in COMMAND_GROUPS:
+        register(groups)
+    return parser
+
+
+def register_simulator(groups: Subparsers) -> None:
+    simulator = groups.add_parser("simulator", help="the deterministic feed simulator")
+    commands = simulator.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="serve the feeds and the directory over HTTP")
+    _world_options(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--api-key-env", default="CARESHARE_SIM_API_KEY", help="variable holding the exports key")
+    serve.add_argument(
+        "--directory-key-env",
+        default="CARESHARE_SIM_DIRECTORY_KEY",
+        help="variable holding the directory key",
+    )
+    serve.set_defaults(handler=_serve)
+
+    generate = commands.add_parser("generate", help="write feed files and their truth to a landing folder")
+    _world_options(generate)
+    generate.add_argument("--start", type=date.fromisoformat, required=True, help="first report date")
+    generate.add_argument("--end", type=date.fromisoformat, required=True, help="last report date, inclusive")
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--feed", action="append", dest="feeds", help="only this feed (repeatable)")
+    generate.set_defaults(handler=_generate)
+
+
+COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator,)
+
+
+def _world_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--care-homes", type=int, default=15_500)
+    parser.add_argument("--community", type=int, default=10_000, help="homecare, extra care, supported living")
+    parser.add_argument("--shared-lives", type=int, default=None, help="default: 3%% of --community")
+    parser.add_argument("--directory-as-of", type=date.fromisoformat, default=DEFAULT_DIRECTORY_AS_OF)
+    parser.add_argument("--reference", type=Path, default=None, help="local_authorities.csv")
+    parser.add_argument("--clean", action="store_true", help="no mess: every rate zero")
+
+
+def _world(args: argparse.Namespace) -> Any:
+    from careshare.reference import load_local_authorities
+    from careshare.simulator import MessRates, World
+
+    reference = args.reference or Settings.from_env().reference_csv
+    return World(
+        args.seed,
+        args.care_homes,
+        args.community,
+        load_local_authorities(Path(reference)),
+        args.directory_as_of,
+        shared_lives=args.shared_lives,
+        mess=MessRates.clean() if args.clean else MessRates(),
+    )
+
+
+def _secret(variable: str) -> str:
+    value = os.environ.get(variable, "")
+    if not value:
+        raise SystemExit(f"careshare: environment variable {variable} is not set")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from careshare.simulator import SimulatorServer
+
+    api_key, directory_key = _secret(args.api_key_env), _secret(args.directory_key_env)
+    world = _world(args)
+    stopping = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopping.set())
+    with SimulatorServer(world, api_key, directory_key, host=args.host, port=args.port) as server:
+        print(f"simulator serving {len(world.population)} locations on {server.base_url}", flush=True)
+        stopping.wait()
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from careshare.feeds import Feed
+
+    if args.end < args.start:
+        raise SystemExit("careshare: --end is before --start")
+    feeds = [Feed(name) for name in args.feeds] if args.feeds else list(Feed)
+    world = _world(args)
+    truth_root = args.out / "_truth"
+    truth_root.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(truth_root / "directory.jsonl", world.directory_truth())
+    written = 0
+    day = args.start
+    while day <= args.end:
+        for feed in feeds:
+            rendered = world.rendered(feed, day)
+            if rendered is None:
+                continue
+            target = args.out / feed.value / f"{day.isoformat()}.csv"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(rendered.content)
+            truth = truth_root / feed.value / f"{day.isoformat()}.jsonl"
+            truth.parent.mkdir(parents=True, exist_ok=True)
+            _write_jsonl(truth, [row.to_dict() for row in rendered.rows])
+            truth.with_suffix(".file.json").write_text(json.dumps(rendered.file.to_dict(), indent=2) + "\n")
+            written += 1
+        day += timedelta(days=1)
+    print(f"wrote {written} files to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

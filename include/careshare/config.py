@@ -1,0 +1,55 @@
+"""One object that names every location the platform reads or writes.
+
+Values come from the environment so the same code runs embedded, in docker-compose and on
+AWS; secrets (API keys, S3 credentials) never live here: they come from Airflow connections
+or the standard AWS environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = REPO_ROOT / "include" / "sql"
+
+ENVIRONMENT_VARIABLES = {
+    "CARESHARE_HOME": "working folder for the embedded default (SQLite warehouse, Data Docs build)",
+    "CARESHARE_WAREHOUSE_URL": "SQLAlchemy URL of the warehouse",
+    "CARESHARE_RAW_ARCHIVE_URI": "raw archive: s3://bucket/prefix or a local folder",
+    "CARESHARE_PUBLISH_URI": "publication root: s3://bucket/prefix",
+    "CARESHARE_QUALITY_URI": "quality reports and Data Docs root: s3://bucket/prefix",
+    "CARESHARE_REFERENCE_CSV": "path of local_authorities.csv",
+    "CARESHARE_EXPECTATIONS_DIR": "folder of the GX suites (JSON)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    raw_archive_uri: str
+    publish_uri: str
+    quality_uri: str
+    reference_csv: Path
+    expectations_dir: Path
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        home = Path(env.get("CARESHARE_HOME", str(Path.home() / ".careshare")))
+        return cls(
+            home=home,
+            warehouse_url=env.get("CARESHARE_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.db'}"),
+            raw_archive_uri=env.get("CARESHARE_RAW_ARCHIVE_URI", "s3://careshare-raw"),
+            publish_uri=env.get("CARESHARE_PUBLISH_URI", "s3://careshare-published"),
+            quality_uri=env.get("CARESHARE_QUALITY_URI", "s3://careshare-quality"),
+            reference_csv=Path(
+                env.get(
+                    "CARESHARE_REFERENCE_CSV",
+                    str(REPO_ROOT.parent / "shared" / "reference" / "local_authorities.csv"),
+                )
+            ),
+            expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations"))),
+        )

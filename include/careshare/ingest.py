@@ -1,0 +1,286 @@
+"""One feed, one report date: archive the delivery, then parse, conform, validate and stage it.
+
+Staging replaces the feed's day in one transaction, so a rerun never duplicates; rows that
+fail are quarantined with their reasons, and a file that cannot be used fails only its own
+feed's day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import pandas as pd
+
+from careshare.conform.conform import STAGING_COLUMNS, conform
+from careshare.conform.parse import SOURCE_ROW, FileRejected, ParsedFile, RowIssue, parse_feed_file
+from careshare.feeds import FeedSpec, feed_spec
+from careshare.platform import Platform
+from careshare.quality.validate import ValidationReport, suite_parameters_for, validate_frame
+from careshare.sources.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+ABSENT = "absent"
+LOADED = "loaded"
+FAILED = "failed"
+
+
+class FeedDayFailed(RuntimeError):
+    """The feed's day cannot be staged; the message names the feed, date, file and rule."""
+
+    def __init__(self, feed: str, report_date: date, rule: str, problem: str):
+        super().__init__(f"{feed} {report_date.isoformat()}: {problem} [rule {rule}]")
+        self.feed = feed
+        self.report_date = report_date
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class ArchivedDelivery:
+    feed: str
+    report_date: date
+    sha256: str
+    archive_uri: str
+    already_received: bool
+
+
+@dataclass
+class FeedDayResult:
+    feed: str
+    report_date: date
+    status: str
+    sha256: str | None = None
+    rows_delivered: int = 0
+    rows_quarantined: int = 0
+    rows_staged: int = 0
+    warnings: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "report_date": self.report_date.isoformat()}
+
+
+def archive_key(feed: str, report_date: date, sha256: str) -> str:
+    return f"{feed}/report_date={report_date.isoformat()}/{sha256}.csv"
+
+
+def archive_delivery(platform: Platform, delivery: Delivery) -> ArchivedDelivery:
+    """Keep the bytes unchanged (content-addressed, never overwritten) and register the delivery."""
+    sha256 = delivery.sha256
+    key = archive_key(delivery.feed, delivery.report_date, sha256)
+    platform.raw_archive.put(key, delivery.data, if_absent=True)
+    with platform.warehouse.transaction() as connection:
+        inserted = platform.warehouse.execute(
+            connection,
+            "registry/record_delivery",
+            {
+                "feed": delivery.feed,
+                "report_date": delivery.report_date,
+                "sha256": sha256,
+                "bytes": len(delivery.data),
+                "route": delivery.route,
+                "source": delivery.source,
+                "archive_uri": platform.raw_archive.uri(key),
+                "received_at": _now(),
+            },
+        )
+    log.info(
+        "%s %s: %s delivery %s (%d bytes) archived at %s",
+        delivery.feed,
+        delivery.report_date,
+        "new" if inserted else "repeated",
+        sha256[:12],
+        len(delivery.data),
+        platform.raw_archive.uri(key),
+    )
+    return ArchivedDelivery(delivery.feed, delivery.report_date, sha256, platform.raw_archive.uri(key), inserted == 0)
+
+
+def record_expected_absence(platform: Platform, feed: str, report_date: date, reason: str) -> FeedDayResult:
+    result = FeedDayResult(feed, report_date, ABSENT, message=reason)
+    with platform.warehouse.transaction() as connection:
+        platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
+        _record_feed_day(platform, connection, result, rule=None)
+    return result
+
+
+def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayResult:
+    spec = feed_spec(feed)
+    current = platform.warehouse.query_frame("registry/current_delivery", _day(feed, report_date))
+    if current.empty:
+        raise FeedDayFailed(feed, report_date, "delivery.missing", "no delivery has been received")
+    sha256 = str(current.at[0, "sha256"])
+    key = archive_key(feed, report_date, sha256)
+    file_name = f"{key} ({current.at[0, 'source']})"
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    data = platform.raw_archive.get(key)
+    try:
+        parsed = parse_feed_file(data, spec, report_date, file_name)
+    except FileRejected as rejected:
+        _fail(platform, feed, report_date, sha256, None, rejected.rule, str(rejected), quarantine=None)
+        raise FeedDayFailed(feed, report_date, rejected.rule, str(rejected)) from None
+    timings["parse"] = _lap(started)
+    conformed = conform(parsed, spec, report_date, sha256)
+    timings["conform"] = _lap(started) - timings["parse"]
+    report = validate_frame(
+        conformed.rows,
+        platform.settings.expectations_dir / f"{feed}.json",
+        suite_parameters_for(spec, report_date),
+    )
+    timings["validate"] = _lap(started) - timings["parse"] - timings["conform"]
+    issues = [*parsed.issues, *conformed.issues]
+    quarantine = _quarantine_frame(parsed, report_date, spec, sha256, issues, report)
+    if report.blocking:
+        first = report.blocking[0]
+        problem = (
+            f"{file_name}: critical rule failed: {first.message} "
+            f"({first.unexpected_count} rows, {first.unexpected_percent:.1f}%)"
+        )
+        _fail(platform, feed, report_date, sha256, parsed.rows_delivered, first.rule, problem, quarantine)
+        raise FeedDayFailed(feed, report_date, first.rule, problem)
+
+    held = set(quarantine[SOURCE_ROW]) if not quarantine.empty else set()
+    staged = conformed.rows.loc[~conformed.rows[SOURCE_ROW].isin(held), list(STAGING_COLUMNS)]
+    result = FeedDayResult(
+        feed,
+        report_date,
+        LOADED,
+        sha256,
+        rows_delivered=parsed.rows_delivered,
+        rows_quarantined=len(held),
+        rows_staged=len(staged),
+        warnings=_count_by_rule(report, "warning"),
+        message=_delivery_note(spec, report_date, parsed),
+    )
+    with platform.warehouse.transaction() as connection:
+        platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
+        platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
+        platform.warehouse.insert_frame(connection, "stg_submission", staged)
+        platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
+        _mark_delivery(platform, connection, feed, report_date, sha256, LOADED, parsed.rows_delivered, None)
+        _record_feed_day(platform, connection, result, rule=None)
+    timings["stage"] = _lap(started) - sum(timings.values())
+    result.timings = timings
+    log.info(
+        "%s %s: %d rows delivered, %d staged, %d quarantined (%s)",
+        feed,
+        report_date,
+        result.rows_delivered,
+        result.rows_staged,
+        result.rows_quarantined,
+        ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
+    )
+    return result
+
+
+def _delivery_note(spec: FeedSpec, report_date: date, parsed: ParsedFile) -> str | None:
+    notes = []
+    if not spec.expected_on(report_date):
+        notes.append(f"file delivered for a date outside the {spec.feed} collection; ingested and reported")
+    if parsed.extra_columns:
+        notes.append(f"unexpected columns kept in extra_columns: {', '.join(parsed.extra_columns)}")
+    return "; ".join(notes) or None
+
+
+def _quarantine_frame(
+    parsed: ParsedFile,
+    report_date: date,
+    spec: FeedSpec,
+    sha256: str,
+    issues: list[RowIssue],
+    report: ValidationReport,
+) -> pd.DataFrame:
+    records = [(i.source_row, "parse", i.rule, i.column or "", "critical", i.value, i.message) for i in issues] + [
+        (f.source_row, "validate", f.rule, f.column or "", f.severity, f.value, f.message)
+        for f in report.row_failures
+        if f.severity == "critical"
+    ]
+    columns = [SOURCE_ROW, "stage", "rule", "column_name", "severity", "value", "message"]
+    frame = pd.DataFrame.from_records(records, columns=columns).drop_duplicates([SOURCE_ROW, "rule", "column_name"])
+    raw = parsed.frame.set_index(SOURCE_ROW)
+    frame["raw_record"] = [
+        json.dumps(
+            parsed.unparsed_records.get(row) or raw.loc[row].to_dict(),
+            ensure_ascii=False,
+        )
+        for row in frame[SOURCE_ROW]
+    ]
+    frame["value"] = frame["value"].astype("str").str.slice(0, 1000)
+    frame["report_date"] = pd.Timestamp(report_date)
+    frame["feed"] = spec.feed.value
+    frame["source_sha256"] = sha256
+    frame["location_id"] = None
+    return frame
+
+
+def _count_by_rule(report: ValidationReport, severity: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for failure in report.row_failures:
+        if failure.severity == severity:
+            counts[failure.rule] = counts.get(failure.rule, 0) + 1
+    return counts
+
+
+def _fail(
+    platform: Platform,
+    feed: str,
+    report_date: date,
+    sha256: str,
+    rows_delivered: int | None,
+    rule: str,
+    message: str,
+    quarantine: pd.DataFrame | None,
+) -> None:
+    result = FeedDayResult(feed, report_date, FAILED, sha256, rows_delivered or 0, message=message)
+    if quarantine is not None:
+        result.rows_quarantined = quarantine[SOURCE_ROW].nunique()
+    with platform.warehouse.transaction() as connection:
+        platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
+        if quarantine is not None:
+            platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
+        _mark_delivery(platform, connection, feed, report_date, sha256, "rejected", rows_delivered, message)
+        _record_feed_day(platform, connection, result, rule=rule)
+
+
+def _mark_delivery(platform, connection, feed, report_date, sha256, status, rows, message) -> None:
+    params = {**_day(feed, report_date), "sha256": sha256}
+    platform.warehouse.execute(
+        connection, "registry/mark_delivery", {**params, "status": status, "rows_delivered": rows, "message": message}
+    )
+    platform.warehouse.execute(connection, "registry/supersede_older", params)
+
+
+def _record_feed_day(platform: Platform, connection, result: FeedDayResult, rule: str | None) -> None:
+    platform.warehouse.execute(
+        connection,
+        "registry/upsert_feed_day",
+        {
+            **_day(result.feed, result.report_date),
+            "status": result.status,
+            "sha256": result.sha256,
+            "rows_delivered": result.rows_delivered,
+            "rows_quarantined": result.rows_quarantined,
+            "rows_staged": result.rows_staged,
+            "rule": rule,
+            "message": result.message,
+            "updated_at": _now(),
+        },
+    )
+
+
+def _day(feed: str, report_date: date) -> dict:
+    return {"feed": feed, "report_date": report_date}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _lap(started: float) -> float:
+    return time.perf_counter() - started

@@ -1,0 +1,1 @@
+"""Data quality: GX suites per feed (expectations/*.json), validation reports, quarantine."""

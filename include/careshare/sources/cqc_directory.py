@@ -1,0 +1,67 @@
+"""Client of the CQC directory API (`/public/v1`), modelled on CQC's public API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from careshare.sources.http import RetryPolicy, SourceUnavailable, get_with_retries
+
+PAGE_SIZE = 1000
+
+
+@dataclass
+class DirectoryClient:
+    base_url: str
+    key: str
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    workers: int = 8
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        url = f"{self.base_url.rstrip('/')}/public/v1/{path}"
+        response = get_with_retries(
+            self.session, url, {"Ocp-Apim-Subscription-Key": self.key}, self.policy, params=params
+        )
+        if response.status_code == 404:
+            raise SourceUnavailable(f"GET {url}: not found")
+        return response.json()
+
+    def location_ids(self) -> list[str]:
+        ids: list[str] = []
+        page, pages = 1, 1
+        while page <= pages:
+            body = self._get("locations", {"page": str(page), "perPage": str(PAGE_SIZE)})
+            pages = int(body["totalPages"])
+            ids.extend(item["locationId"] for item in body["locations"])
+            page += 1
+        return ids
+
+    def location(self, location_id: str) -> dict[str, Any]:
+        return self._get(f"locations/{location_id}")
+
+    def locations(self, location_ids: Iterable[str]) -> list[dict[str, Any]]:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self.location, location_ids))
+
+    def provider(self, provider_id: str) -> dict[str, Any]:
+        return self._get(f"providers/{provider_id}")
+
+    def changed_location_ids(self, start: datetime, end: datetime) -> list[str]:
+        params = {
+            "startTimestamp": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "endTimestamp": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        changed: list[str] = []
+        page, pages = 1, 1
+        while page <= pages:
+            body = self._get("changes/location", {**params, "page": str(page), "perPage": str(PAGE_SIZE)})
+            changed.extend(body["changes"])
+            pages = int(body.get("totalPages", 1))
+            page += 1
+        return changed

@@ -1,0 +1,85 @@
+"""HTTP GET with the retry rules both source APIs need: 429 honours Retry-After, 5xx and
+connection failures back off exponentially, auth failures stop at once."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class SourceAuthError(RuntimeError):
+    """The key was refused (401/403): retrying cannot help."""
+
+
+class SourceUnavailable(RuntimeError):
+    """Retries ran out."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 60.0
+    max_retry_after_seconds: float = 300.0
+    timeout_seconds: tuple[float, float] = (10.0, 120.0)
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
+
+
+def retry_after_seconds(response: requests.Response, fallback: float, ceiling: float) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return min(max(float(value), 0.0), ceiling)
+    except ValueError:
+        return fallback
+
+
+def get_with_retries(
+    session: requests.Session,
+    url: str,
+    headers: Mapping[str, str],
+    policy: RetryPolicy,
+    *,
+    accept: Callable[[requests.Response], str | None] = lambda _r: None,
+    params: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> requests.Response:
+    """Return the first response that is 200 (and passes `accept`) or 404.
+
+    `accept` returns a reason to retry a 200 (e.g. a body cut short) or None.
+    """
+    problem = "no attempt made"
+    for attempt in range(1, policy.attempts + 1):
+        wait = policy.backoff(attempt)
+        try:
+            response = session.get(url, headers=dict(headers), params=params, timeout=policy.timeout_seconds)
+        except requests.RequestException as error:
+            problem = f"{type(error).__name__}: {error}"
+        else:
+            if response.status_code in (401, 403):
+                raise SourceAuthError(f"GET {url} refused the key (HTTP {response.status_code})")
+            if response.status_code == 404:
+                return response
+            if response.status_code == 200:
+                reason = accept(response)
+                if reason is None:
+                    return response
+                problem = reason
+            elif response.status_code == 429:
+                wait = retry_after_seconds(response, wait, policy.max_retry_after_seconds)
+                problem = f"HTTP 429, Retry-After {response.headers.get('Retry-After')!r}"
+            elif response.status_code >= 500:
+                problem = f"HTTP {response.status_code}"
+            else:
+                raise SourceUnavailable(f"GET {url}: unexpected HTTP {response.status_code}")
+        if attempt < policy.attempts:
+            log.warning("GET %s attempt %d/%d: %s; retrying in %.1fs", url, attempt, policy.attempts, problem, wait)
+            sleep(wait)
+    raise SourceUnavailable(f"GET {url}: gave up after {policy.attempts} attempts; last problem: {problem}")

@@ -1,0 +1,153 @@
+"""Object stores behind one small interface: an S3 prefix, or a local folder for the embedded default."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+CONTENT_TYPES = {
+    ".csv": "text/csv; charset=utf-8",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+    ".css": "text/css",
+    ".js": "application/javascript",
+}
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Write `data` at `key`; with `if_absent`, return False instead of replacing an object."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> list[str]: ...
+
+    def delete(self, keys: list[str]) -> None: ...
+
+    def uri(self, key: str = "") -> str: ...
+
+
+def content_type(key: str) -> str:
+    return CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream")
+
+
+@dataclass
+class S3Store:
+    client: Any  # a boto3 S3 client (from the Airflow AWS connection, or boto3 defaults)
+    bucket: str
+    prefix: str = ""
+    encrypt: bool = True
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        extra: dict[str, str] = {"ContentType": content_type(key)}
+        if self.encrypt:
+            extra["ServerSideEncryption"] = "AES256"
+        if if_absent:
+            extra["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+        except self.client.exceptions.ClientError as error:
+            if if_absent and error.response["Error"]["Code"] in {"PreconditionFailed", "412"}:
+                return False
+            raise
+        return True
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def keys(self, prefix: str = "") -> list[str]:
+        strip = len(self._key(""))
+        found: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            found.extend(item["Key"][strip:] for item in page.get("Contents", []))
+        return sorted(found)
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def uri(self, key: str = "") -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+@dataclass
+class LocalStore:
+    root: Path
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"key {key!r} escapes the store root")
+        return path
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+            handle.write(data)
+        try:
+            if if_absent:
+                try:
+                    os.link(handle.name, path)
+                except FileExistsError:
+                    return False
+            else:
+                os.replace(handle.name, path)
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
+        return True
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        if not self.root.exists():
+            return []
+        found = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(k for k in found if k.startswith(prefix))
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str = "") -> str:
+        return (self.root / key).as_uri() if key else self.root.resolve().as_uri()
+
+
+def open_store(uri: str, s3_client: Any = None, *, encrypt: bool = True) -> ObjectStore:
+    """`s3://bucket/prefix` (needs a boto3 client) or a local path / `file://` URI."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        return S3Store(s3_client, parsed.netloc, parsed.path.strip("/"), encrypt=encrypt)
+    if parsed.scheme in {"", "file"}:
+        return LocalStore(Path(parsed.path if parsed.scheme == "file" else uri))
+    raise ValueError(f"unsupported store URI {uri!r}: use s3://bucket/prefix or a local folder")

@@ -1,0 +1,137 @@
+"""The warehouse: SQLAlchemy over SQLite (embedded default) or PostgreSQL.
+
+Every statement lives in include/sql; schema changes are numbered files under
+include/sql/schema applied once each, in order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from careshare.config import SQL_DIR
+
+INSERT_BATCH_ROWS = 5000
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The statement in include/sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql(name: str) -> sa.TextClause:
+    return sa.text(sql_text(name))
+
+
+def split_statements(script: str) -> list[str]:
+    without_comments = re.sub(r"--[^\n]*", "", script)
+    return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+class Warehouse:
+    def __init__(self, url: str, *, engine: Engine | None = None):
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self._tables: dict[str, sa.Table] = {}
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def migrate(self) -> list[str]:
+        """Apply the schema files not yet applied; returns the names applied now."""
+        applied_now: list[str] = []
+        with self.transaction() as connection:
+            for statement in split_statements(sql_text("schema/000_migrations")):
+                connection.execute(sa.text(statement))
+        for path in sorted((SQL_DIR / "schema").glob("[0-9][0-9][0-9]_*.sql")):
+            if path.stem == "000_migrations":
+                continue
+            with self.transaction() as connection:
+                if self.dialect == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7419)"))
+                done = connection.execute(sql("schema/applied"), {"name": path.stem}).first()
+                if done:
+                    continue
+                for statement in split_statements(path.read_text(encoding="utf-8")):
+                    connection.execute(sa.text(statement))
+                connection.execute(sql("schema/record_applied"), {"name": path.stem})
+                applied_now.append(path.stem)
+        self._tables.clear()
+        return applied_now
+
+    def table(self, name: str) -> sa.Table:
+        if name not in self._tables:
+            self._tables[name] = sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+        return self._tables[name]
+
+    def insert_frame(self, connection: Connection, table_name: str, frame: pd.DataFrame) -> int:
+        """Bulk insert; the frame's columns must be the table's columns."""
+        table = self.table(table_name)
+        unknown = set(frame.columns) - set(table.columns.keys())
+        if unknown:
+            raise ValueError(f"{table_name} has no columns {sorted(unknown)}")
+        records = to_records(frame)
+        for start in range(0, len(records), INSERT_BATCH_ROWS):
+            connection.execute(table.insert(), records[start : start + INSERT_BATCH_ROWS])
+        return len(records)
+
+    def query_frame(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            result = connection.execute(sql(name), dict(params or {}))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def execute(self, connection: Connection, name: str, params: Mapping[str, Any] | Sequence = ()) -> int:
+        result = connection.execute(sql(name), params if params else {})
+        return result.rowcount
+
+    def execute_script(self, connection: Connection, name: str, params: Mapping[str, Any]) -> None:
+        for statement in split_statements(sql_text(name)):
+            connection.execute(sa.text(statement), dict(params))
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Plain Python values (None for missing, datetime for timestamps) for the DB driver."""
+    converted = {}
+    for name, column in frame.items():
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            values = [None if pd.isna(v) else v.to_pydatetime() for v in column]
+        else:
+            values = column.astype(object).where(column.notna(), None).tolist()
+        converted[name] = values
+    names = list(converted)
+    return [dict(zip(names, row, strict=True)) for row in zip(*converted.values(), strict=True)]

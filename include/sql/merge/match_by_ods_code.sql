@@ -1,0 +1,15 @@
+-- Step 2: the ODS code, when exactly one current directory location carries it.
+INSERT INTO stg_match (report_date, feed, source_row, location_id, match_method, match_score)
+SELECT s.report_date, s.feed, s.source_row, d.location_id, 'ods_code', 1.0
+FROM stg_submission AS s
+JOIN feed_day AS f
+  ON f.feed = s.feed AND f.report_date = s.report_date AND f.sha256 = s.source_sha256 AND f.status = 'loaded'
+JOIN dim_location AS d
+  ON d.ods_code = s.ods_code AND d.valid_to IS NULL
+WHERE s.report_date = :report_date
+  AND s.ods_code IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM stg_match AS m
+      WHERE m.feed = s.feed AND m.report_date = s.report_date AND m.source_row = s.source_row
+  )
+  AND (SELECT COUNT(*) FROM dim_location AS u WHERE u.ods_code = s.ods_code AND u.valid_to IS NULL) = 1

@@ -1,0 +1,11 @@
+-- The rest of the cascade found nothing: recorded so the row can be quarantined and fixed.
+INSERT INTO stg_match (report_date, feed, source_row, location_id, match_method, match_score)
+SELECT s.report_date, s.feed, s.source_row, NULL, 'unmatched', NULL
+FROM stg_submission AS s
+JOIN feed_day AS f
+  ON f.feed = s.feed AND f.report_date = s.report_date AND f.sha256 = s.source_sha256 AND f.status = 'loaded'
+WHERE s.report_date = :report_date
+  AND NOT EXISTS (
+      SELECT 1 FROM stg_match AS m
+      WHERE m.feed = s.feed AND m.report_date = s.report_date AND m.source_row = s.source_row
+  )

@@ -1,0 +1,1 @@
+DELETE FROM ref_la_name_period

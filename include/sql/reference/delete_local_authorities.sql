@@ -1,0 +1,1 @@
+DELETE FROM ref_local_authority

@@ -1,0 +1,1 @@
+DELETE FROM stg_submission WHERE feed = :feed AND report_date = :report_date

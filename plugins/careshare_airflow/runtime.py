@@ -1,0 +1,92 @@
+"""Task-time helpers shared by the careshare DAGs: connections, the report date, default arguments.
+
+Everything here is imported at DAG parse time, so heavy modules are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from careshare.pipeline import FeedEndpoint
+    from careshare.platform import Platform
+    from careshare.sources.cqc_directory import DirectoryClient
+    from careshare.storage import ObjectStore
+
+FEEDS_CONN_ID = "careshare_feeds"
+DIRECTORY_CONN_ID = "careshare_cqc_directory"
+S3_CONN_ID = "careshare_s3"
+OWNER = "careshare-data-engineering"
+UK = "Europe/London"
+
+
+def default_args(**overrides: Any) -> dict[str, Any]:
+    return {
+        "owner": OWNER,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        **overrides,
+    }
+
+
+def report_date(context: Any) -> date:
+    """The report date a run is for: its logical date in UK time.
+
+    A scheduled or backfill run of the daily London-midnight timetable has the interval start
+    as its logical date; a manual run (or dag.test) is for the logical date it was given.
+    """
+    local = context["logical_date"].in_timezone(UK)
+    return date(local.year, local.month, local.day)  # a plain date: DB drivers do not know pendulum's
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def _base_url(conn) -> str:
+    host = conn.host or ""
+    if "://" not in host:
+        host = f"{conn.schema or 'https'}://{host}"
+    return f"{host}:{conn.port}" if conn.port else host
+
+
+def platform() -> Platform:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from careshare.config import Settings
+    from careshare.platform import Platform
+
+    built = Platform.from_settings(Settings.from_env(), S3Hook(aws_conn_id=S3_CONN_ID).get_conn())
+    built.warehouse.migrate()
+    return built
+
+
+def feed_endpoint() -> FeedEndpoint:
+    from careshare.pipeline import FeedEndpoint
+
+    conn = _connection(FEEDS_CONN_ID)
+    return FeedEndpoint(_base_url(conn), conn.password or "")
+
+
+def directory_client() -> DirectoryClient:
+    from careshare.sources.cqc_directory import DirectoryClient
+
+    conn = _connection(DIRECTORY_CONN_ID)
+    return DirectoryClient(_base_url(conn), conn.password or "")
+
+
+def landing_store() -> ObjectStore | None:
+    """The landing folder or bucket, when this deployment has one (CARESHARE_LANDING_URI)."""
+    uri = os.environ.get("CARESHARE_LANDING_URI")
+    if not uri:
+        return None
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from careshare.storage import open_store
+
+    return open_store(uri, S3Hook(aws_conn_id=S3_CONN_ID).get_conn() if uri.startswith("s3://") else None)

@@ -1,0 +1,133 @@
+"""Fixtures shared by every suite: the reference data, a real S3 endpoint (moto's server over
+HTTP), and warehouses on SQLite and on the local PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from careshare.config import REPO_ROOT, Settings
+from careshare.reference import LocalAuthorities, load_local_authorities
+
+REFERENCE_CSV = REPO_ROOT.parent / "shared" / "reference" / "local_authorities.csv"
+POSTGRES_ADMIN_URL = os.environ.get("CARESHARE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+S3_REGION = "eu-west-2"
+
+
+@pytest.fixture(scope="session")
+def local_authorities() -> LocalAuthorities:
+    return load_local_authorities(REFERENCE_CSV)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def make_s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint: str):
+    return make_s3_client(s3_endpoint)
+
+
+def create_buckets(client, *names: str) -> None:
+    for name in names:
+        client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": S3_REGION})
+
+
+@pytest.fixture
+def buckets(s3_client) -> dict[str, str]:
+    """Fresh raw, publication and quality buckets for one test."""
+    suffix = uuid.uuid4().hex[:10]
+    names = {kind: f"careshare-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
+    create_buckets(s3_client, *names.values())
+    return names
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} (run scripts/ensure_services.sh): {error}")
+    yield engine
+    engine.dispose()
+
+
+def new_postgres_database(admin) -> str:
+    import sqlalchemy as sa
+
+    name = f"careshare_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(admin, url: str) -> None:
+    import sqlalchemy as sa
+
+    name = sa.engine.make_url(url).database
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty warehouse on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    url = new_postgres_database(admin)
+    yield url
+    drop_postgres_database(admin, url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, warehouse_url: str, buckets: dict[str, str]) -> Settings:
+    return Settings(
+        home=tmp_path,
+        warehouse_url=warehouse_url,
+        raw_archive_uri=f"s3://{buckets['raw']}",
+        publish_uri=f"s3://{buckets['published']}",
+        quality_uri=f"s3://{buckets['quality']}",
+        reference_csv=REFERENCE_CSV,
+        expectations_dir=REPO_ROOT / "expectations",
+    )
+
+
+@pytest.fixture
+def platform(settings: Settings, s3_client):
+    from careshare.platform import Platform
+
+    built = Platform.from_settings(settings, s3_client)
+    built.warehouse.migrate()
+    yield built
+    built.warehouse.engine.dispose()

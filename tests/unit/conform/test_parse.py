@@ -1,0 +1,150 @@
+from datetime import date
+
+import pytest
+
+from careshare.conform.parse import MAX_FILE_BYTES, FileRejected, parse_feed_file
+from careshare.feeds import CQC_UPDATE, CT_CARE_HOMES, CT_HOME_CARE
+
+DAY = date(2020, 12, 1)
+
+
+def ct_header(day=DAY, spec=CT_CARE_HOMES):
+    return [c.name for c in spec.columns_on(day)]
+
+
+def ct_row(**overrides):
+    values = {c: "1" for c in ct_header()}
+    values.update(
+        CQC_Location_ID="1-123456789",
+        ODS_Code="VN4A2",
+        Home_Name='Oak, "House"',
+        Postcode="LS1 4AP",
+        Local_Authority="Leeds",
+        Last_Updated="01/12/2020 09:00",
+        Accepting_Admissions="Yes",
+        Visiting_Status="Open",
+        **{f"PPE_{k}": "Green" for k in ("Masks", "Gloves", "Aprons", "Eye_Protection", "Hand_Hygiene")},
+    )
+    values.update(overrides)
+    return values
+
+
+def csv_bytes(header, rows, *, encoding="utf-8", newline="\n", bom=False):
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row[c] for c in header] if isinstance(row, dict) else row)
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def parse(data, spec=CT_CARE_HOMES, day=DAY):
+    return parse_feed_file(data, spec, day, f"{spec.feed}/{day}.csv")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("bom", [False, True])
+def test_utf8_with_or_without_bom_and_any_line_ending(newline, bom):
+    parsed = parse(csv_bytes(ct_header(), [ct_row(), ct_row(Home_Name="Café")], newline=newline, bom=bom))
+    assert parsed.encoding == "utf-8"
+    assert parsed.frame["Home_Name"].tolist() == ['Oak, "House"', "Café"]
+    assert parsed.frame["source_row"].tolist() == [1, 2]
+    assert parsed.rows_delivered == 2 and not parsed.issues
+
+
+def test_windows_1252_cqc_export():
+    header = [c.name for c in CQC_UPDATE.columns_on(DAY)]
+    row = {c: "1" for c in header} | {"location_name": "Ève’s Care"}
+    parsed = parse(csv_bytes(header, [row], encoding="cp1252"), spec=CQC_UPDATE)
+    assert parsed.encoding == "windows-1252"
+    assert parsed.frame["location_name"].iloc[0] == "Ève’s Care"
+
+
+@pytest.mark.parametrize(
+    ("data", "rule", "words"),
+    [
+        (b"", "file.empty", "empty file"),
+        (b"  \r\n", "file.empty", "empty file"),
+        ("\n".join([",".join(ct_header())]).encode(), "file.no_rows", "header only"),
+        (b"\x00\x01\x02binary", "file.binary", "NUL bytes"),
+    ],
+)
+def test_unusable_files_are_rejected_naming_file_and_rule(data, rule, words):
+    with pytest.raises(FileRejected) as caught:
+        parse(data)
+    assert caught.value.rule == rule
+    assert words in str(caught.value) and "ct_care_homes/2020-12-01.csv" in str(caught.value)
+
+
+def test_missing_and_renamed_columns_are_named():
+    header = [("Beds Total" if c == "Beds_Total" else c) for c in ct_header() if c != "Visiting_Status"]
+    rows = [{**ct_row(), "Beds Total": "3"}]
+    with pytest.raises(FileRejected) as caught:
+        parse(csv_bytes(header, rows))
+    message = str(caught.value)
+    assert caught.value.rule == "file.missing_column"
+    assert "Beds_Total" in message and "Visiting_Status" in message and "'Beds Total'" not in message
+    assert "unexpected columns present: Beds Total" in message
+
+
+def test_duplicated_column_is_rejected():
+    header = [*ct_header(), "Beds_Total"]
+    with pytest.raises(FileRejected, match="columns repeated: Beds_Total"):
+        parse(csv_bytes(header, [[*ct_row().values(), "2"]]))
+
+
+def test_icf_columns_are_required_from_2021_01_11():
+    icf_day = date(2021, 1, 11)
+    with pytest.raises(FileRejected, match="ICF_Staff_Single_Site"):
+        parse(csv_bytes(ct_header(DAY), [ct_row()]), day=icf_day)
+    header = ct_header(icf_day)
+    row = ct_row() | {
+        "ICF_Staff_Single_Site": "Yes",
+        "ICF_Full_Pay_When_Isolating": "No",
+        "ICF_Funding_Received": "Not yet",
+    }
+    assert parse(csv_bytes(header, [row]), day=icf_day).extra_columns == []
+
+
+def test_extra_columns_are_kept_and_reported():
+    header = [*ct_header(), "Notes"]
+    parsed = parse(csv_bytes(header, [ct_row() | {"Notes": "hello"}]))
+    assert parsed.extra_columns == ["Notes"]
+    assert parsed.frame["Notes"].tolist() == ["hello"]
+
+
+def test_malformed_rows_and_repeated_headers_are_row_issues_not_losses():
+    header = ct_header()
+    rows = [ct_row(), ["1-1", "short"], header, ct_row()]
+    parsed = parse(csv_bytes(header, rows))
+    assert parsed.rows_delivered == 4
+    assert parsed.frame["source_row"].tolist() == [1, 4]
+    assert [(i.source_row, i.rule) for i in parsed.issues] == [
+        (2, "parse.row_width"),
+        (3, "parse.row_repeated_header"),
+    ]
+    assert parsed.unparsed_records[2] == {"_record": "1-1,short"}
+
+
+def test_unbalanced_quote_in_strict_mode_is_a_clear_rejection():
+    data = ",".join(ct_header()).encode() + b'\n"unclosed,1,2\n'
+    with pytest.raises(FileRejected) as caught:
+        parse(data)
+    assert caught.value.rule == "file.csv"
+    assert "not parseable as CSV at line 2" in str(caught.value)
+
+
+def test_oversized_file_is_rejected_before_parsing():
+    with pytest.raises(FileRejected, match="limit"):
+        parse(b"a" * (MAX_FILE_BYTES + 1))
+
+
+def test_home_care_header_is_its_own():
+    header = [c.name for c in CT_HOME_CARE.columns_on(DAY)]
+    with pytest.raises(FileRejected, match="Service_Type"):
+        parse(csv_bytes(ct_header(), [ct_row()]), spec=CT_HOME_CARE)
+    assert "Service_Type" in header

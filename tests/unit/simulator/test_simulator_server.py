@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
+
+import pytest
+
+from careshare.simulator import Faults, Request, Response, SimulatorServer, publication_time
+from careshare.simulator.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
+
+API_KEY = "export-secret"
+DIRECTORY_KEY = "directory-secret"
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def server(small_world):
+    with SimulatorServer(small_world, API_KEY, DIRECTORY_KEY) as running:
+        yield running
+
+
+def get(server: SimulatorServer, path: str, headers: dict[str, str] | None = None):
+    url = urlsplit(server.base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def export(server: SimulatorServer, feed: str, day: str, key: str | None = API_KEY):
+    return get(server, f"/exports/{feed}/{day}", {EXPORT_KEY_HEADER: key} if key else {})
+
+
+def directory(server: SimulatorServer, path: str, key: str | None = DIRECTORY_KEY):
+    status, _, body = get(server, path, {DIRECTORY_KEY_HEADER: key} if key else {})
+    return status, json.loads(body)
+
+
+def test_export_is_the_rendered_file_with_its_length_and_digest(server, small_world):
+    status, headers, body = export(server, "ct_care_homes", "2020-12-01")
+    assert status == 200
+    assert headers["Content-Type"] == "text/csv"
+    assert int(headers["Content-Length"]) == len(body)
+    assert headers["X-Content-SHA256"] == hashlib.sha256(body).hexdigest()
+    assert body == small_world.rendered("ct_care_homes", date(2020, 12, 1)).content
+
+
+@pytest.mark.parametrize(
+    ("feed", "day", "key", "status"),
+    [
+        ("ct_care_homes", "2020-12-01", None, 401),
+        ("ct_care_homes", "2020-12-01", "wrong", 403),
+        ("cqc_update", "2020-06-06", API_KEY, 404),  # Saturday
+        ("cqc_update", "2020-12-14", API_KEY, 404),  # form closed
+        ("ct_home_care", "2020-11-29", API_KEY, 404),  # before the section opened
+        ("no_such_feed", "2020-12-01", API_KEY, 404),
+        ("ct_care_homes", "2020-13-01", API_KEY, 404),
+        ("cqc_update", "2020-06-05", API_KEY, 200),
+    ],
+)
+def test_export_status_codes(server, feed, day, key, status):
+    assert export(server, feed, day, key)[0] == status
+
+
+def test_a_file_is_published_at_six_the_next_morning_uk_time(small_world):
+    day = date(2020, 6, 1)
+    opens = publication_time(day)
+    assert opens == datetime(2020, 6, 2, 5, 0, tzinfo=UTC)
+    clock = Clock(datetime(2020, 6, 2, 4, 59, 59, tzinfo=UTC))
+    with SimulatorServer(small_world, API_KEY, DIRECTORY_KEY, clock=clock) as running:
+        assert export(running, "ct_care_homes", "2020-06-01")[0] == 404
+        clock.now = opens
+        assert export(running, "ct_care_homes", "2020-06-01")[0] == 200
+
+
+def test_directory_needs_its_own_key(server):
+    assert directory(server, "/public/v1/locations", key=None)[0] == 401
+    assert directory(server, "/public/v1/locations", key=API_KEY)[0] == 403
+    assert get(server, "/exports/ct_care_homes/2020-12-01", {EXPORT_KEY_HEADER: DIRECTORY_KEY})[0] == 403
+
+
+def test_directory_pages_cover_every_location_once(server, small_world):
+    status, first = directory(server, "/public/v1/locations?page=1&perPage=250")
+    assert status == 200
+    seen = []
+    for page in range(1, first["totalPages"] + 1):
+        status, body = directory(server, f"/public/v1/locations?page={page}&perPage=250")
+        assert status == 200 and body["page"] == page and body["total"] == first["total"]
+        seen += [row["locationId"] for row in body["locations"]]
+        assert all(set(row) == {"locationId", "locationName", "postalCode"} for row in body["locations"])
+    assert len(seen) == len(set(seen)) == first["total"] == len(small_world.population)
+    assert directory(server, "/public/v1/locations?page=0")[0] == 400
+    assert directory(server, "/public/v1/locations?perPage=many")[0] == 400
+
+
+def test_location_and_provider_detail(server, small_world):
+    expected = small_world.directory_truth()[0]
+    status, detail = directory(server, f"/public/v1/locations/{expected['locationId']}")
+    assert status == 200
+    truth_only = {"service", "ct_id", "ct_feed", "transition"}
+    assert detail == {k: v for k, v in expected.items() if k not in truth_only}
+    status, provider = directory(server, f"/public/v1/providers/{detail['providerId']}")
+    assert status == 200 and set(provider) == {"providerId", "name", "locationIds"}
+    assert detail["locationId"] in provider["locationIds"]
+    assert directory(server, "/public/v1/locations/1-000")[0] == 404
+    assert directory(server, "/public/v1/providers/1-000")[0] == 404
+
+
+def test_changes_in_a_window(server, small_world):
+    truth = small_world.directory_truth()
+    closed_in_june = {row["locationId"] for row in truth if (row["deregistrationDate"] or "").startswith("2021-06")}
+    status, body = directory(
+        server,
+        "/public/v1/changes/location?startTimestamp=2021-06-01T00:00:00Z&endTimestamp=2021-07-01T00:00:00Z",
+    )
+    assert status == 200
+    assert closed_in_june and closed_in_june <= set(body["changes"])
+    assert len(body["changes"]) < len(truth) / 5
+    _, empty = directory(
+        server,
+        "/public/v1/changes/location?startTimestamp=2021-06-01T00:00:00Z&endTimestamp=2021-06-01T00:00:00Z",
+    )
+    assert empty == {"changes": []}
+    assert directory(server, "/public/v1/changes/location?startTimestamp=yesterday")[0] == 400
+
+
+def test_faults_hook_can_replace_or_alter_responses(small_world):
+    class Flaky(Faults):
+        def before(self, request: Request) -> Response | None:
+            if request.path.endswith("2020-12-02"):
+                return Response(429, b"slow down", {"Retry-After": "3"})
+            return None
+
+        def after(self, request: Request, response: Response) -> Response:
+            if request.path.endswith("2020-12-03"):
+                response.truncate_at = 100
+            return response
+
+    with SimulatorServer(small_world, API_KEY, DIRECTORY_KEY, faults=Flaky()) as running:
+        status, headers, _ = export(running, "ct_care_homes", "2020-12-02")
+        assert status == 429 and headers["Retry-After"] == "3"
+        with pytest.raises(http.client.IncompleteRead):
+            export(running, "ct_care_homes", "2020-12-03")
+        assert export(running, "ct_care_homes", "2020-12-04")[0] == 200
+
+
+def test_unknown_paths_are_404(server):
+    assert get(server, "/")[0] == 404
+    assert get(server, "/public/v2/locations", {DIRECTORY_KEY_HEADER: DIRECTORY_KEY})[0] == 404
