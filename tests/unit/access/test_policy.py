@@ -81,3 +81,9 @@ def test_every_configured_recipient_fits_iam_limits(recipients, local_authoritie
         for policy in recipient_policies(recipient, PUBLICATION, DATASETS.values(), local_authorities):
             assert len(policy.name) <= 128 and policy.size <= MANAGED_POLICY_LIMIT
             assert policy_size(json.loads(json.dumps(policy.document, indent=4))) == policy.size
+
+
+def test_national_datasets_are_granted_to_national_recipients_only(recipients, local_authorities):
+    national = replace(LOCATION_DAILY, name="england_daily", fields=(LOCATION_DAILY.fields[0],), grain="report_date")
+    assert readable_prefixes(recipients["ccg-leeds"], [national], local_authorities) == ["_docs/"]
+    assert "england_daily/" in readable_prefixes(recipients["dhsc"], [national], local_authorities)

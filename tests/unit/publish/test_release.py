@@ -217,3 +217,22 @@ def test_concurrent_runs_with_different_rows_commit_one_version_each(store, rele
             io.BytesIO(store.get(final["parts"]["E06000001"]["files"]["parquet"]["key"]))
         ).to_pylist()
     ]
+
+
+def test_a_dataset_without_councils_is_published_nationally(store, local_authorities):
+    from careshare.datasets import Dataset, Field
+
+    national = Dataset(
+        name="england_daily",
+        description="One row per report date.",
+        grain="report_date",
+        fields=(
+            Field("report_date", "date", "The day.", "pipeline", nullable=False),
+            Field("locations", "int32", "Locations reporting.", "pipeline", unit="count"),
+        ),
+    )
+    table = pa.table({"report_date": [DAY], "locations": [25_500]}, schema=national.arrow_schema())
+    outcome = publish_release(store, national, DAY, table, local_authorities, schema={"key": "_docs/x", "sha256": "0"})
+    assert (outcome.version, outcome.scopes) == (1, 1)
+    assert pq.read_table(io.BytesIO(store.get("england_daily/report_date=2020-11-28/part-0.parquet"))).num_rows == 1
+    assert read_json(store, "england_daily/_index.json")["latest"]["rows"] == 1
