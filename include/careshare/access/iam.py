@@ -44,7 +44,7 @@ def provision(iam: Any, grants: dict[Recipient, list[NamedPolicy]]) -> Provision
 
 
 def _careshare_policies(iam: Any) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for page in iam.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=POLICY_PATH):
         found |= {p["PolicyName"]: p["Arn"] for p in page["Policies"]}
     return found

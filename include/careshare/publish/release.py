@@ -53,13 +53,17 @@ class Part:
     scope: layout.Scope
     table: pa.Table
     files: dict[str, bytes]
+    checksums: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checksums", {f: hashlib.sha256(data).hexdigest() for f, data in self.files.items()})
 
     @property
     def rows(self) -> int:
         return self.table.num_rows
 
     def sha256(self, fmt: str) -> str:
-        return hashlib.sha256(self.files[fmt]).hexdigest()
+        return self.checksums[fmt]
 
 
 @dataclass
@@ -233,18 +237,16 @@ def release_manifest(
         }
         for label, part in sorted(parts.items())
     }
+    removed = {label: Changes(removed=entry["rows"]) for label, entry in sorted(before.items()) if label not in parts}
     withdrawn = {
         label: {
             "rows": 0,
             "manifest": _scope(dataset.name, label).manifest(report_date, version),
-            "changes": Changes(removed=entry["rows"]).as_dict(),
+            "changes": change.as_dict(),
         }
-        for label, entry in sorted(before.items())
-        if label not in parts
+        for label, change in removed.items()
     }
-    total = sum((changes[label] for label in parts), Changes()) + sum(
-        (Changes.from_dict(entry["changes"]) for entry in withdrawn.values()), Changes()
-    )
+    total = sum([*changes.values(), *removed.values()], Changes())
     return {
         "format": MANIFEST_FORMAT,
         "dataset": dataset.name,
