@@ -4,7 +4,10 @@
 **Purpose.** Merge and publish report dates once every feed has settled for them: match each
 staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
 then the latest submission), check that every delivered row is accounted for exactly once, and
-publish `location_daily` as Parquet to S3, partitioned `la_code=<ONS code>/report_date=<date>`.
+release every published dataset (Parquet and CSV per council) to S3: staged, verified, committed
+by a manifest written last with If-None-Match, then the hive view `<dataset>/la_code=<ONS
+code>/report_date=<date>/`, each council's `_index.json` and the dataset's `latest` pointer. A
+rerun with the same data changes nothing; a corrected day becomes a new release version.
 
 **Schedule.** On any feed's staged Asset. The report dates come from the triggering events
 (extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
@@ -13,8 +16,9 @@ have not all settled (loaded, expected absence, or failed) is left for a later r
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); connection
 `careshare_s3`.
 
-**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`; the
-publication bucket; the `careshare_published` Asset.
+**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`,
+`publish_release`; the publication bucket (datasets, manifests, `_docs/` data dictionary and
+schemas); the `careshare_published` Asset (extra: report date and release versions).
 
 **Owner.** careshare data engineering.
 """
@@ -87,7 +91,10 @@ def careshare_publish():
         from careshare_airflow.runtime import platform
 
         result = publish_day(platform(), date.fromisoformat(report_date))
-        context["outlet_events"][PUBLISHED].extra = {"report_date": report_date}
+        context["outlet_events"][PUBLISHED].extra = {
+            "report_date": report_date,
+            "versions": {r.dataset: r.version for r in result.releases},
+        }
         return result.as_dict()
 
     publish.expand(report_date=merge.expand(report_date=ready_dates()))

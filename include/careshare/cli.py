@@ -17,7 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from careshare.access.commands import register_access
 from careshare.config import Settings
+from careshare.publish.commands import register_publish
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 DEFAULT_DIRECTORY_AS_OF = date(2024, 6, 30)
@@ -66,7 +68,7 @@ def register_simulator(groups: Subparsers) -> None:
     generate.set_defaults(handler=_generate)
 
 
-COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator,)
+COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator, register_publish, register_access)
 
 
 def _world_options(parser: argparse.ArgumentParser) -> None:
