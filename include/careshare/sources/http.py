@@ -1,5 +1,6 @@
-"""HTTP GET with the retry rules both source APIs need: 429 honours Retry-After, 5xx and
-connection failures back off exponentially, auth failures stop at once."""
+"""HTTP GET/HEAD with the retry rules both source APIs need: 429 honours Retry-After, 5xx,
+timeouts, dropped connections and bodies that fail their checks back off exponentially, auth
+failures stop at once."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def retry_after_seconds(response: requests.Response, fallback: float, ceiling: f
         return fallback
 
 
-def get_with_retries(
+def request_with_retries(
     session: requests.Session,
     url: str,
     headers: Mapping[str, str],
@@ -50,6 +51,7 @@ def get_with_retries(
     accept: Callable[[requests.Response], str | None] = lambda _r: None,
     params: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    method: str = "GET",
 ) -> requests.Response:
     """Return the first response that is 200 (and passes `accept`) or 404.
 
@@ -59,12 +61,14 @@ def get_with_retries(
     for attempt in range(1, policy.attempts + 1):
         wait = policy.backoff(attempt)
         try:
-            response = session.get(url, headers=dict(headers), params=params, timeout=policy.timeout_seconds)
+            response = session.request(
+                method, url, headers=dict(headers), params=params, timeout=policy.timeout_seconds
+            )
         except requests.RequestException as error:
             problem = f"{type(error).__name__}: {error}"
         else:
             if response.status_code in (401, 403):
-                raise SourceAuthError(f"GET {url} refused the key (HTTP {response.status_code})")
+                raise SourceAuthError(f"{method} {url} refused the key (HTTP {response.status_code})")
             if response.status_code == 404:
                 return response
             if response.status_code == 200:
@@ -78,8 +82,10 @@ def get_with_retries(
             elif response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
             else:
-                raise SourceUnavailable(f"GET {url}: unexpected HTTP {response.status_code}")
+                raise SourceUnavailable(f"{method} {url}: unexpected HTTP {response.status_code}")
         if attempt < policy.attempts:
-            log.warning("GET %s attempt %d/%d: %s; retrying in %.1fs", url, attempt, policy.attempts, problem, wait)
+            log.warning(
+                "%s %s attempt %d/%d: %s; retrying in %.1fs", method, url, attempt, policy.attempts, problem, wait
+            )
             sleep(wait)
-    raise SourceUnavailable(f"GET {url}: gave up after {policy.attempts} attempts; last problem: {problem}")
+    raise SourceUnavailable(f"{method} {url}: gave up after {policy.attempts} attempts; last problem: {problem}")
