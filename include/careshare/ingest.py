@@ -124,7 +124,8 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
     try:
         parsed = parse_feed_file(data, spec, report_date, file_name)
     except FileRejected as rejected:
-        problem = _fail(platform, feed, report_date, sha256, None, rejected.rule, str(rejected), quarantine=None)
+        problem = f"{rejected.file_name}: {rejected.problem}"
+        problem = _fail(platform, feed, report_date, sha256, None, rejected.rule, problem, quarantine=None)
         raise FeedDayFailed(feed, report_date, rejected.rule, problem) from None
     timings["parse"] = _lap(started)
     conformed = conform(parsed, spec, report_date, sha256)

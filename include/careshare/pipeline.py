@@ -158,7 +158,12 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return self.directory_loaded and all(self.feed_status.get(f) in SETTLED for f in FEEDS)
+        return self.directory_loaded and all(self._settled(feed) for feed in FEEDS)
+
+    def _settled(self, feed: str) -> bool:
+        """Loaded, absent or failed; a feed not collected on the date need not report its absence."""
+        status = self.feed_status.get(feed)
+        return status in SETTLED or (status is None and not feed_spec(feed).expected_on(self.report_date))
 
     @property
     def blocked_feeds(self) -> list[str]:

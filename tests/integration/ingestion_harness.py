@@ -202,3 +202,11 @@ def running_harness(platform: Platform, world: World) -> Iterator[Harness]:
     with SimulatorServer(world, FEEDS_KEY, DIRECTORY_KEY, clock=clock, faults=plan) as server:
         yield Harness(platform, world, server, plan, clock)
     platform.warehouse.engine.dispose()
+
+
+@contextmanager
+def module_harness(request, tmp: Path, s3_client, world: World, backend: str = "sqlite") -> Iterator[Harness]:
+    """A harness with its own warehouse and buckets, the councils and the directory loaded."""
+    with module_warehouse(backend, tmp, request) as url, running_harness(new_platform(tmp, url, s3_client), world) as h:
+        h.load_reference()
+        yield h

@@ -14,7 +14,7 @@ from careshare.feeds import FEEDS, Feed
 from careshare.ingest import ABSENT, LOADED
 from careshare.simulator import MessRates, MessTag, World
 from careshare.simulator.mess import NEGATIVE_COLUMNS
-from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_warehouse, new_platform, running_harness
+from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 
 pytestmark = pytest.mark.slow
 
@@ -44,11 +44,7 @@ def outcomes(request, tmp_path_factory, s3_client, local_authorities):
     """Each file row with its truth and where it ended: published, superseded, or quarantined."""
     tmp = tmp_path_factory.mktemp("mess")
     world = World(13, 300, 200, local_authorities, DIRECTORY_AS_OF, mess=RAISED)
-    with (
-        module_warehouse("sqlite", tmp, request) as url,
-        running_harness(new_platform(tmp, url, s3_client), world) as h,
-    ):
-        h.load_reference()
+    with module_harness(request, tmp, s3_client, world) as h:
         loads = {}
         for day in DAYS:
             loads |= {(feed, day): result for feed, result in h.ingest(day).items()}

@@ -149,7 +149,7 @@ def location_id_mess(table: Table, ctx: MessContext) -> None:
         row, tag = table.rows[n], kinds[int(slots[n])][0]
         value = table.get(row, column)
         if tag is MessTag.PADDED_ID:
-            table.set(row, column, _pad(value, float(padding[n])))
+            table.set(row, column, pad_id(value, float(padding[n])))
         elif tag is MessTag.MISSING_PREFIX:
             table.set(row, column, value.removeprefix("1-"))
         elif tag is MessTag.BLANK_ID_ODS_ONLY:
@@ -175,7 +175,7 @@ def postcode_variant(table: Table, ctx: MessContext) -> None:
     styles = ctx.chance("postcode_style", table.rows)
     for row, u, style in zip(table.rows, draws, styles, strict=True):
         if u < ctx.rates.postcode_variant:
-            table.set(row, "Postcode", _restyle_postcode(table.get(row, "Postcode"), style))
+            table.set(row, "Postcode", restyle_postcode(table.get(row, "Postcode"), style))
             row.tag(MessTag.POSTCODE_VARIANT)
 
 
@@ -235,8 +235,8 @@ NEGATIVE_COLUMNS = {
     Feed.CT_HOME_CARE: ("People_Supported", "People_Covid_Suspected", "Hours_Unable_To_Deliver"),
     Feed.CQC_UPDATE: ("people_receiving_care", "people_suspected_covid", "covid_deaths_since_last_update"),
 }
-_CT_BAD_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M", "%d/%m/%y %H:%M", "%d/%m/%Y")
-_CQC_BAD_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S BST")
+CT_BAD_TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M", "%d/%m/%y %H:%M", "%d/%m/%Y")
+CQC_BAD_TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S BST")
 # rows whose outcome is decided by another row (in-file duplicates, the overlap) keep clean answers,
 # so the truth of which row wins stays unambiguous
 _ANSWER_MESS_EXEMPT = frozenset({MessTag.DUPLICATE_ROW, MessTag.SECOND_SUBMISSION, MessTag.OVERLAP_BOTH_SOURCES})
@@ -272,7 +272,7 @@ def answer_mess(table: Table, ctx: MessContext) -> None:
         elif tag is MessTag.FUTURE_TIMESTAMP:
             _set_time(table, row, lambda t, u=u: t + _days(365 if u < 0.3 else 1 + u * 30))
         else:
-            formats = _CQC_BAD_FORMATS if table.feed is Feed.CQC_UPDATE else _CT_BAD_FORMATS
+            formats = CQC_BAD_TIMESTAMP_FORMATS if table.feed is Feed.CQC_UPDATE else CT_BAD_TIMESTAMP_FORMATS
             column = _TIME_COLUMN[table.feed]
             moment = _read_time(table.feed, table.get(row, column))
             table.set(row, column, moment.strftime(formats[min(int(u * len(formats)), len(formats) - 1)]))
@@ -345,7 +345,7 @@ def apply_corrections(table: Table, ctx: MessContext, rounds: int) -> None:
         row.tag(MessTag.CORRECTED)
 
 
-def _pad(value: str, u: float) -> str:
+def pad_id(value: str, u: float) -> str:
     if u < 0.4:
         return f" {value} "
     if u < 0.7:
@@ -353,7 +353,7 @@ def _pad(value: str, u: float) -> str:
     return " " + value
 
 
-def _restyle_postcode(code: str, u: float) -> str:
+def restyle_postcode(code: str, u: float) -> str:
     if u < 0.35:
         return code.lower()
     if u < 0.7:

@@ -8,6 +8,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -34,12 +36,22 @@ class RetryPolicy:
         return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
 
 
-def retry_after_seconds(response: requests.Response, fallback: float, ceiling: float) -> float:
-    value = response.headers.get("Retry-After", "")
+def retry_after_seconds(
+    response: requests.Response,
+    fallback: float,
+    ceiling: float,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> float:
+    """Retry-After as seconds or as an HTTP date, within [0, ceiling]; `fallback` when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return min(max(float(value), 0.0), ceiling)
+        seconds = float(value)
     except ValueError:
-        return fallback
+        try:
+            seconds = (parsedate_to_datetime(value) - now()).total_seconds()
+        except (TypeError, ValueError):
+            return fallback
+    return min(max(seconds, 0.0), ceiling)
 
 
 def request_with_retries(
