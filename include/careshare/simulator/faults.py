@@ -219,7 +219,8 @@ class FaultPlan(Faults):
         if rule.kind is FaultKind.CORRECTED:
             variant = served.variant.corrected(rule.corrections)
         else:
-            variant = served.variant.with_mess(FileMess(rule.file_mess))
+            assert rule.file_mess is not None  # required of a file_mess rule when it is made
+            variant = served.variant.with_mess(rule.file_mess)
         published_at = request.received_at or served.published_at
         replacement = export_response(self._world, feed, report_date, variant, published_at)
         self.replacements[replacement.headers["X-Content-SHA256"]] = variant

@@ -270,7 +270,7 @@ def answer_mess(table: Table, ctx: MessContext) -> None:
             column = choices[min(int(u * len(choices)), len(choices) - 1)]
             table.set(row, column, f"-{max(int(table.get(row, column) or 0), 1)}")
         elif tag is MessTag.FUTURE_TIMESTAMP:
-            _set_time(table, row, lambda t, u=u: t + _days(365 if u < 0.3 else 1 + u * 30))
+            _set_time(table, row, _days(365 if u < 0.3 else 1 + u * 30))
         else:
             formats = CQC_BAD_TIMESTAMP_FORMATS if table.feed is Feed.CQC_UPDATE else CT_BAD_TIMESTAMP_FORMATS
             column = _TIME_COLUMN[table.feed]
@@ -371,8 +371,8 @@ def _read_time(feed: Feed, text: str) -> datetime:
     return datetime.fromisoformat(text) if feed is Feed.CQC_UPDATE else datetime.strptime(text, CT_TIMESTAMP_FORMAT)
 
 
-def _set_time(table: Table, row: Row, change: Callable[[datetime], datetime]) -> None:
+def _set_time(table: Table, row: Row, later: timedelta) -> None:
     column = _TIME_COLUMN[table.feed]
-    moment = change(_read_time(table.feed, table.get(row, column)))
+    moment = _read_time(table.feed, table.get(row, column)) + later
     text = moment.isoformat() if table.feed is Feed.CQC_UPDATE else moment.strftime(CT_TIMESTAMP_FORMAT)
     table.set(row, column, text)
