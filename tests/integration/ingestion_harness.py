@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import Settings
 from careshare.feeds import FEEDS, Feed
 from careshare.ingest import FeedDayFailed, FeedDayResult, load_feed_day
 from careshare.merge import MergeResult, merge_day
@@ -179,18 +179,15 @@ def module_warehouse(kind: str, tmp: Path, request) -> Iterator[str]:
 
 
 def new_platform(tmp: Path, warehouse_url: str, s3_client) -> Platform:
+    """The platform as the DAGs configure it from the environment, on fresh buckets."""
     suffix = uuid.uuid4().hex[:10]
-    names = {kind: f"careshare-ingest-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
-    create_buckets(s3_client, *names.values())
-    settings = Settings(
-        home=tmp,
-        warehouse_url=warehouse_url,
-        raw_archive_uri=f"s3://{names['raw']}",
-        publish_uri=f"s3://{names['published']}",
-        quality_uri=f"s3://{names['quality']}",
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
-    )
+    stores = {
+        f"CARESHARE_{kind}_URI": f"s3://careshare-ingest-{kind.lower().replace('_', '-')}-{suffix}"
+        for kind in ("RAW_ARCHIVE", "PUBLISH", "QUALITY")
+    }
+    create_buckets(s3_client, *(uri.removeprefix("s3://") for uri in stores.values()))
+    environment = {"CARESHARE_HOME": str(tmp), "CARESHARE_WAREHOUSE_URL": warehouse_url, **stores}
+    settings = Settings.from_env(environment | {"CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV)})
     platform = Platform.from_settings(settings, s3_client)
     platform.warehouse.migrate()
     return platform

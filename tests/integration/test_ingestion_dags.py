@@ -303,3 +303,15 @@ def open_sql(name: str) -> str:
     from careshare.warehouse import sql_text
 
     return sql_text(name)
+
+
+def test_the_icf_answers_reach_the_published_files(run, s3_client):
+    import io
+
+    import pyarrow.parquet as pq
+
+    key = "location_daily/la_code=E06000061/report_date=2021-04-01/part-0.parquet"
+    body = s3_client.get_object(Bucket=run["buckets"]["published"], Key=key)["Body"].read()
+    table = pq.read_table(io.BytesIO(body)).to_pandas()
+    icf = ["icf_staff_single_site", "icf_full_pay_when_isolating", "icf_funding_received"]
+    assert len(table) and table[icf].notna().all().all()

@@ -248,3 +248,29 @@ def test_icf_columns_are_carried_from_2021_01_11_to_the_published_rows(outcomes)
     mine = ct[ct["source_feed"] == "ct_care_homes"].set_index("source_row")
     assert (mine[icf] == staged.loc[mine.index, icf]).all().all()
     assert set(mine["icf_funding_received"]) <= {"Yes", "No", "Not yet"}
+
+
+def test_the_2023_reorganisation_publishes_each_location_under_the_code_valid_that_day(outcomes):
+    h = outcomes[0]
+    councils = {d["locationId"]: d["localAuthority"] for d in h.world.directory_truth()}
+    codes = {
+        date(2023, 3, 31): {
+            "Cumberland": "E10000006",
+            "Westmorland and Furness": "E10000006",
+            "North Yorkshire": "E10000023",
+        },
+        date(2023, 4, 1): {
+            "Cumberland": "E06000063",
+            "Westmorland and Furness": "E06000064",
+            "North Yorkshire": "E06000065",
+        },
+    }
+    for day, expected in codes.items():
+        h.ingest(day, ("ct_care_homes",))
+        h.merge(day)
+        published = h.published(day)
+        council = published["location_id"].map(councils)
+        mine = published[council.isin(expected)]
+        assert set(council[council.isin(expected)]) == set(expected)
+        assert (mine["la_code"] == mine["location_id"].map(councils).map(expected)).all()
+        h.assert_every_row_kept(day, expected_feeds={"ct_care_homes"})

@@ -189,20 +189,26 @@ def test_stale_rows_keep_the_answers_of_their_last_day(clean_world):
     assert all(before[r["CT_Home_ID"]] == r for r in stale if r["CT_Home_ID"] in before)
 
 
-def test_provider_typed_council_is_the_one_valid_on_the_report_date(clean_world):
-    northants = {
-        row["locationId"]
-        for row in clean_world.directory_truth()
-        if row["localAuthority"] in ("North Northamptonshire", "West Northamptonshire")
-    }
-    assert northants
+@pytest.mark.parametrize(
+    ("today", "change", "before"),
+    [
+        (("North Northamptonshire", "West Northamptonshire"), date(2021, 4, 1), {"Northamptonshire"}),
+        (("Cumberland", "Westmorland and Furness"), date(2023, 4, 1), {"Cumbria"}),
+        (("North Yorkshire",), date(2023, 4, 1), {"North Yorkshire"}),  # same name, a new code (E06000065)
+    ],
+)
+def test_provider_typed_council_is_the_one_valid_on_the_report_date(clean_world, today, change, before):
+    """The boundary changes come from the reference: the day before, the old council; from it, today's."""
+    located = {row["locationId"]: row["localAuthority"] for row in clean_world.directory_truth()}
+    chosen = {loc for loc, council in located.items() if council in today}
+    assert chosen
 
     def councils_on(day: date) -> set[str]:
         rows = read_dicts(clean_world.rendered(Feed.CT_CARE_HOMES, day))
-        return {row["Local_Authority"] for row in rows if row["CQC_Location_ID"] in northants}
+        return {row["Local_Authority"] for row in rows if row["CQC_Location_ID"] in chosen}
 
-    assert councils_on(date(2021, 3, 31)) == {"Northamptonshire"}
-    assert councils_on(date(2021, 4, 1)) == {"North Northamptonshire", "West Northamptonshire"}
+    assert councils_on(change - timedelta(days=1)) == before
+    assert councils_on(change) == set(today)
 
 
 def test_encodings_and_line_endings(small_world):
