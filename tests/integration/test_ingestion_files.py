@@ -53,11 +53,11 @@ REJECTED_AS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def harness(request, tmp_path_factory, s3_client, local_authorities):
     tmp = tmp_path_factory.mktemp("files")
     world = World(5, 150, 100, local_authorities, DIRECTORY_AS_OF, mess=RATES)
-    with module_harness(request, tmp, s3_client, world) as running:
+    with module_harness(request, tmp, s3_client, world, backend=request.param) as running:
         yield running
 
 

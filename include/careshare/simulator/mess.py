@@ -270,7 +270,7 @@ def answer_mess(table: Table, ctx: MessContext) -> None:
             column = choices[min(int(u * len(choices)), len(choices) - 1)]
             table.set(row, column, f"-{max(int(table.get(row, column) or 0), 1)}")
         elif tag is MessTag.FUTURE_TIMESTAMP:
-            _set_time(table, row, _days(365 if u < 0.3 else 1 + u * 30))
+            _move_after_report_date(table, row, days=365 if u < 0.3 else 1 + int(u * 30))
         else:
             formats = CQC_BAD_TIMESTAMP_FORMATS if table.feed is Feed.CQC_UPDATE else CT_BAD_TIMESTAMP_FORMATS
             column = _TIME_COLUMN[table.feed]
@@ -363,16 +363,14 @@ def restyle_postcode(code: str, u: float) -> str:
     return " " + code.lower().replace(" ", "")
 
 
-def _days(count: float) -> timedelta:
-    return timedelta(days=int(count))
-
-
 def _read_time(feed: Feed, text: str) -> datetime:
     return datetime.fromisoformat(text) if feed is Feed.CQC_UPDATE else datetime.strptime(text, CT_TIMESTAMP_FORMAT)
 
 
-def _set_time(table: Table, row: Row, later: timedelta) -> None:
+def _move_after_report_date(table: Table, row: Row, days: int) -> None:
+    """The same time of day, `days` after the report date (a wrong clock, a mistyped year)."""
     column = _TIME_COLUMN[table.feed]
-    moment = _read_time(table.feed, table.get(row, column)) + later
-    text = moment.isoformat() if table.feed is Feed.CQC_UPDATE else moment.strftime(CT_TIMESTAMP_FORMAT)
+    moment = _read_time(table.feed, table.get(row, column))
+    later = datetime.combine(table.report_date + timedelta(days=days), moment.timetz())
+    text = later.isoformat() if table.feed is Feed.CQC_UPDATE else later.strftime(CT_TIMESTAMP_FORMAT)
     table.set(row, column, text)

@@ -188,3 +188,11 @@ def test_a_renamed_column_is_named_with_the_name_it_was_given(renamed, to):
         parse(csv_bytes(header, rows))
     assert caught.value.rule == "file.renamed_column"
     assert f"required column renamed: {to!r} where {renamed} is required" in str(caught.value)
+
+
+def test_a_file_in_neither_utf8_nor_windows_1252_is_rejected_naming_the_byte():
+    data = ",".join(ct_header()).encode() + b"\n1,\x81\x8d\n"
+    with pytest.raises(FileRejected) as caught:
+        parse(data)
+    assert caught.value.rule == "file.encoding"
+    assert "not UTF-8 or Windows-1252" in str(caught.value) and "ct_care_homes/2020-12-01.csv" in str(caught.value)
