@@ -51,7 +51,7 @@ def query(url: str, text: str, **params) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def run(runner, stack, s3_client, local_authorities, tmp_path_factory):
+def run(runner, s3_client, local_authorities, tmp_path_factory):
     """Every run of the scenario, in order; what each test checks is read back afterwards."""
     tmp = tmp_path_factory.mktemp("dags")
     world = World(22, 150, 100, local_authorities, DIRECTORY_AS_OF)
@@ -62,9 +62,10 @@ def run(runner, stack, s3_client, local_authorities, tmp_path_factory):
     landing = open_store(f"s3://{buckets['landing']}/drop", s3_client)
     for day in DAYS:
         for feed in Feed:
-            variant = world.versions(feed, day)[-1].variant if world.versions(feed, day) else None
-            if variant is None:
+            versions = world.versions(feed, day)
+            if not versions:
                 continue
+            variant = versions[-1].variant
             if (feed.value, day) == BROKEN:
                 variant = variant.with_mess(FileMess.HEADER_ONLY)
             landing.put(f"{feed.value}/{day.isoformat()}.csv", world.rendered(feed, day, variant).content)
