@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from careshare.config import REPO_ROOT, Settings
 from careshare.reference import LocalAuthorities, load_local_authorities
@@ -19,6 +20,9 @@ POSTGRES_ADMIN_URL = os.environ.get("CARESHARE_TEST_POSTGRES", "postgresql+psyco
 S3_REGION = "eu-west-2"
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+# A shared 2-core machine makes per-example timings meaningless: no deadline, fixed examples.
+hypothesis_settings.register_profile("careshare", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("careshare")
 
 
 @pytest.fixture(scope="session")
