@@ -15,7 +15,10 @@ which schedules `careshare_publish`.
 **Behaviour.** A file not yet published is waited for (sensor in reschedule mode). A day the feed
 is not collected (CQC weekends, outside its dates) is recorded as an expected absence. A file
 that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed: the
-`quality_gate` task then fails the run with the feed, date and rule.
+`quality_gate` task then fails the run with the feed, date, rule and the quality report's link
+(no retries: a rerun only helps once the file or the suite is corrected). `quality_gate` builds
+the date's GX Data Docs and daily quality report under `CARESHARE_QUALITY_URI` on every run that
+had a file, and links the report from the task ("Quality report" extra link).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -29,6 +32,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from careshare.feeds import FEEDS, Feed
 from careshare_airflow.assets import FEED_NAMES, STAGED_FEED
+from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import UK, default_args
 
 
@@ -76,12 +80,25 @@ def feed_dag(feed: str):
             }
             return result.as_dict()
 
-        @task
-        def quality_gate(loaded: dict) -> None:
-            from careshare.ingest import FAILED
+        @quality_task
+        def quality_gate(loaded: dict, **context) -> dict | None:
+            from airflow.sdk.exceptions import AirflowFailException
 
+            from careshare.ingest import ABSENT, FAILED
+            from careshare.quality.publication import publish_quality
+            from careshare_airflow.quality import announce_report
+            from careshare_airflow.runtime import platform, report_date
+
+            if loaded["status"] == ABSENT:
+                return None
+            publication = publish_quality(platform(), report_date(context), quarantine=False)
+            announce_report(context, publication.report_url)
             if loaded["status"] == FAILED:
-                raise RuntimeError(f"{loaded['message']}: this feed's day is held back from publication")
+                raise AirflowFailException(
+                    f"{loaded['message']}: this feed's day is held back from publication. "
+                    f"Quality report: {publication.report_url}"
+                )
+            return publication.as_dict()
 
         quality_gate(load(fetch()))
 
