@@ -15,6 +15,7 @@ from careshare.conform.parse import SOURCE_ROW
 from careshare.quality.suites import Suite
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
+ROW_LABEL = "row_label"  # the column (and index) naming each validated row
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class ValidationReport:
 def build_report(
     suite: Suite, gx_result: dict[str, Any], frame: pd.DataFrame, row_key: str = SOURCE_ROW
 ) -> ValidationReport:
-    """`frame` is the validated frame, indexed by `row_key` (for the offending values)."""
+    """`frame` is the validated frame, indexed by its row labels (for the offending values)."""
     order = {e["meta"]["rule"]: n for n, e in enumerate(suite.expectations)}
     row_failures: list[RowFailure] = []
     blocking: list[RuleFailure] = []
@@ -108,10 +109,8 @@ def _source_rows(result: dict[str, Any], row_key: str) -> list[int | str]:
     """Both shapes GX uses: one dict of lists (exclude_unexpected_values) or a dict per row."""
     rows: list[int | str] = []
     for entry in result.get("result", {}).get("unexpected_index_list") or []:
-        value = entry[row_key]
-        rows.extend(
-            int(v) if row_key == SOURCE_ROW else str(v) for v in (value if isinstance(value, list) else [value])
-        )
+        labels = entry[ROW_LABEL] if isinstance(entry[ROW_LABEL], list) else [entry[ROW_LABEL]]
+        rows.extend(int(v) if row_key == SOURCE_ROW else str(v) for v in labels)
     return rows
 
 
