@@ -27,6 +27,7 @@ from careshare.quality.completion import (
 TREND_DAYS = 30
 TOP_RULES = 10
 NOT_RECEIVED = "not received"
+OUTCOME_ORDER = ("blocked the day", "quarantined", "reported")
 
 
 def daily_figures(platform: Platform, report_date: date) -> dict[str, Any]:
@@ -58,19 +59,26 @@ def daily_figures(platform: Platform, report_date: date) -> dict[str, Any]:
 
 
 def _feed(feed: str, feed_days: pd.DataFrame, accounts: dict[str, dict[str, Any]], by_rule: pd.DataFrame) -> dict:
+    figures: dict[str, Any] = {
+        "feed": feed,
+        "status": NOT_RECEIVED,
+        "rule": None,
+        "message": None,
+        "sha256": None,
+        "quarantined_by_rule": {},
+    }
     if feed not in feed_days.index:
-        return {"feed": feed, "status": NOT_RECEIVED}
+        return figures
     row = feed_days.loc[feed]
     status = str(row["status"])
     rules = by_rule[by_rule["feed"] == feed]
-    figures: dict[str, Any] = {
-        "feed": feed,
-        "status": status,
-        "rule": _text(row["rule"]),
-        "message": _text(row["message"]),
-        "sha256": _text(row["sha256"]),
-        "quarantined_by_rule": {str(r.rule): int(r.rows_failing) for r in rules.itertuples(index=False)},
-    }
+    figures.update(
+        status=status,
+        rule=_text(row["rule"]),
+        message=_text(row["message"]),
+        sha256=_text(row["sha256"]),
+        quarantined_by_rule={str(r.rule): int(r.rows_failing) for r in rules.itertuples(index=False)},
+    )
     if status not in (LOADED, FAILED):
         return figures
     delivered = _int(row["rows_delivered"])
@@ -133,7 +141,7 @@ def top_rules(by_rule: pd.DataFrame, runs: pd.DataFrame) -> list[dict[str, Any]]
             "rows": None if pd.isna(r.rows_failing) else int(r.rows_failing),
             "message": str(r.message),
         }
-    ranked = sorted(entries.values(), key=lambda e: (e["outcome"] != "blocked the day", -(e["rows"] or 0), e["rule"]))
+    ranked = sorted(entries.values(), key=lambda e: (OUTCOME_ORDER.index(e["outcome"]), -(e["rows"] or 0), e["rule"]))
     return ranked[:TOP_RULES]
 
 

@@ -64,7 +64,9 @@ def location_rows(count: int, day: date = REPORT_DATE, **changes_by_row) -> pd.D
             "hours_unable_to_deliver": None,
             "unable_to_deliver_care": None,
             "covid_deaths_since_last_update": None,
-            **dict.fromkeys(("ppe_masks", "ppe_gloves", "ppe_aprons", "ppe_eye_protection", "ppe_hand_hygiene"), "Blue"),
+            **dict.fromkeys(
+                ("ppe_masks", "ppe_gloves", "ppe_aprons", "ppe_eye_protection", "ppe_hand_hygiene"), "Blue"
+            ),
             "visiting_status": "Restricted",
             "icf_staff_single_site": None,
             "icf_full_pay_when_isolating": None,
@@ -106,9 +108,15 @@ def test_location_daily_suite_checks_only_real_columns_and_blocks_on_any_critica
         if meta["severity"] == "critical":
             assert "mostly" not in kwargs, f"{meta['rule']}: a merged row breaking a critical rule is a bug"
     rules = {e["meta"]["rule"] for e in suite.expectations}
-    assert {"key.location_id.unique", "ref.la_code.valid_on_date", "time.report_date.matches_run",
-            "volume.row_count.vs_previous_day", "volume.completion.vs_directory",
-            "bound.beds_vacant_le_total", "registration.deregistered_but_reporting"} <= rules  # fmt: skip
+    assert {
+        "key.location_id.unique",
+        "ref.la_code.valid_on_date",
+        "time.report_date.matches_run",
+        "volume.row_count.vs_previous_day",
+        "volume.completion.vs_directory",
+        "bound.beds_vacant_le_total",
+        "registration.deregistered_but_reporting",
+    } <= rules
 
 
 def test_councils_and_answers_follow_the_date(local_authorities):
@@ -151,7 +159,10 @@ def test_merged_rows_that_break_critical_rules_block_the_day(local_authorities):
         "ref.la_code.valid_on_date",
         "answer.ppe_gloves.allowed",
     ]
-    assert {w.rule for w in report.warnings} == {"bound.beds_vacant_le_total", "registration.deregistered_but_reporting"}
+    assert {w.rule for w in report.warnings} == {
+        "bound.beds_vacant_le_total",
+        "registration.deregistered_but_reporting",
+    }
     by_rule = {f.rule: f for f in report.row_failures}
     assert (by_rule["ref.la_code.valid_on_date"].source_row, by_rule["ref.la_code.valid_on_date"].value) == (
         "1-100000002",
