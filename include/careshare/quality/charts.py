@@ -21,20 +21,21 @@ def trend_charts(trend: dict[str, list]) -> dict[str, bytes]:
 
 def _line_chart(dates: list[date], values: list[Any], title: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import DateFormatter
+    from matplotlib.dates import DateFormatter, date2num
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
     figure = Figure(figsize=(6.4, 2.6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    points = [(d, v) for d, v in zip(dates, values, strict=True) if v is not None]
+    days = date2num(dates)
+    points = [(d, v) for d, v in zip(days, values, strict=True) if v is not None]
     if points:
         axes.plot([d for d, _ in points], [v for _, v in points], marker="o", markersize=3, color="#1d70b8")
     else:
         axes.text(0.5, 0.5, "no data in the last 30 days", ha="center", va="center", transform=axes.transAxes)
     axes.set_title(title, fontsize=10, loc="left")
-    axes.set_xlim(dates[0], dates[-1])
+    axes.set_xlim(days[0], days[-1])
     axes.set_ylim(0, 1)
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.xaxis.set_major_formatter(DateFormatter("%d %b"))

@@ -1,7 +1,8 @@
 """GX Data Docs for a report date, built from every validation run recorded for it.
 
-GX 1.x has no S3 store, so the site is built into a local folder (under CARESHARE_HOME) by an
-ephemeral GX context and then uploaded, file by file, to
+GX 1.x has no S3 store, so each run builds the site into a fresh local folder (under
+CARESHARE_HOME/data_docs, removed afterwards: runs of the same date may build at once) with an
+ephemeral GX context, then uploads it, file by file, to
 `data_docs/report_date=<YYYY-MM-DD>/` under the quality root. Great Expectations is imported
 only inside functions.
 """
@@ -9,7 +10,7 @@ only inside functions.
 from __future__ import annotations
 
 import json
-import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,24 +30,25 @@ def site_prefix(report_date: date) -> str:
 
 
 def build_data_docs(platform: Platform, report_date: date) -> str:
-    """Builds and uploads the date's site; returns the key of its index page."""
-    folder = platform.settings.home / PREFIX / f"report_date={report_date.isoformat()}"
-    shutil.rmtree(folder, ignore_errors=True)
+    """Builds the date's site in a fresh local folder, uploads it; returns the key of its index page."""
     runs = platform.warehouse.query_frame("quality/run_result_keys", {"report_date": report_date})
-    context = _context(folder)
-    for run in runs.itertuples(index=False):
-        _add_result(
-            context, platform.quality.get(run.result_key), run.suite, pd.Timestamp(run.validated_at), report_date
-        )
-    for suite in sorted(set(runs["suite"])):
-        _add_suite(context, platform.settings.expectations_dir / f"{suite}.json")
-    context.build_data_docs(site_names=[SITE])
-    prefix = site_prefix(report_date)
-    present = set(platform.quality.keys(prefix + STATIC))
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        key = prefix + path.relative_to(folder).as_posix()
-        if key not in present:  # the static assets are the same for every build
-            platform.quality.put(key, path.read_bytes())
+    builds = platform.settings.home / PREFIX
+    builds.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"report_date={report_date.isoformat()}-", dir=builds) as build:
+        folder = Path(build)
+        context = _context(folder)
+        for run in runs.itertuples(index=False):
+            result = platform.quality.get(run.result_key)
+            _add_result(context, result, run.suite, pd.Timestamp(run.validated_at), report_date)
+        for suite in sorted(set(runs["suite"])):
+            _add_suite(context, platform.settings.expectations_dir / f"{suite}.json")
+        context.build_data_docs(site_names=[SITE])
+        prefix = site_prefix(report_date)
+        present = set(platform.quality.keys(prefix + STATIC))
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            key = prefix + path.relative_to(folder).as_posix()
+            if key not in present:  # the static assets are the same for every build
+                platform.quality.put(key, path.read_bytes())
     return prefix + "index.html"
 
 

@@ -100,7 +100,7 @@ def _feed(feed: str, feed_days: pd.DataFrame, accounts: dict[str, dict[str, Any]
 
 def _datasets(runs: pd.DataFrame) -> list[dict[str, Any]]:
     results = []
-    for suite, rows in runs[runs["suite"].isin(DATASETS)].groupby("suite", sort=True):
+    for suite, rows in runs[runs["suite"].isin(list(DATASETS))].groupby("suite", sort=True):
         first = rows.iloc[0]
         failing = rows.dropna(subset=["rule"])
         results.append(
