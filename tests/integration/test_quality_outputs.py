@@ -99,20 +99,18 @@ def run_day(platform: Platform, endpoint: FeedEndpoint, day: date, replaced: dic
 @pytest.fixture(scope="module")
 def days(tmp_path_factory, s3_client, s3_endpoint, local_authorities) -> Iterator[QualityDays]:
     """On SQLite: test_quality_dags runs the same code through the DAGs on PostgreSQL."""
-    home = tmp_path_factory.mktemp("quality")
-    url = f"sqlite:///{home / 'warehouse.db'}"
     suffix = uuid.uuid4().hex[:8]
     buckets = {kind: f"careshare-q-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
     create_buckets(s3_client, *buckets.values())
-    settings = Settings(
-        home=home,
-        warehouse_url=url,
-        raw_archive_uri=f"s3://{buckets['raw']}",
-        publish_uri=f"s3://{buckets['published']}",
-        quality_uri=f"s3://{buckets['quality']}",
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
-    )
+    home = tmp_path_factory.mktemp("quality")
+    environment = {
+        "CARESHARE_HOME": str(home),  # the warehouse: SQLite in here
+        "CARESHARE_RAW_ARCHIVE_URI": f"s3://{buckets['raw']}",
+        "CARESHARE_PUBLISH_URI": f"s3://{buckets['published']}",
+        "CARESHARE_QUALITY_URI": f"s3://{buckets['quality']}",
+        "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
+    }
+    settings = Settings.from_env(environment)
     platform = Platform.from_settings(settings, s3_client)
     platform.warehouse.migrate()
     world = World(11, 300, 200, local_authorities, date(2024, 6, 30))
