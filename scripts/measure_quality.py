@@ -1,10 +1,12 @@
 """Time the quality stages of one report date at a chosen scale and print the figures.
 
 Runs the package (no Airflow) against a moto S3 server and the feed simulator, on SQLite in a
-temporary folder: ingest with the feed suites, merge, the published-dataset suite, then each step
-of the quality publication (quarantine export, Data Docs, report figures, charts, page).
+temporary folder (or the empty database given): ingest with the feed suites, merge, the
+published-dataset suite, then each step of the quality publication (quarantine export, Data Docs,
+report figures, charts, page).
 
     python scripts/measure_quality.py [--care-homes 15500] [--community 10000] [--date 2020-11-30]
+                                      [--warehouse-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--care-homes", type=int, default=15_500)
     parser.add_argument("--community", type=int, default=10_000)
     parser.add_argument("--date", type=date.fromisoformat, default=date(2020, 11, 30))
+    parser.add_argument("--warehouse-url", help="an empty database (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "measure")
@@ -60,6 +63,7 @@ def main() -> None:
                 "CARESHARE_RAW_ARCHIVE_URI": "s3://measure-raw",
                 "CARESHARE_PUBLISH_URI": "s3://measure-published",
                 "CARESHARE_QUALITY_URI": "s3://measure-quality",
+                **({"CARESHARE_WAREHOUSE_URL": args.warehouse_url} if args.warehouse_url else {}),
             }
         )
         platform = Platform.from_settings(settings, s3)
@@ -78,7 +82,7 @@ def main() -> None:
                 ):
                     result = load_feed_day(platform, feed, day)
                     print(f"{feed}: {result.rows_delivered} rows, feed suite {result.timings['validate']:.2f}s")
-        merge_day(platform, day)
+        timed("merge (not a quality stage, for scale)", lambda: merge_day(platform, day))
         timed("location_daily suite (check_published_day)", lambda: runs.check_published_day(platform, day))
         publish_day(platform, day)
         timed("quarantine export", lambda: quarantine.export_quarantine(platform, day))
