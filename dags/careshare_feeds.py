@@ -4,21 +4,28 @@
 **Purpose.** For one report date, take the feed's daily file (landing area or export API), keep
 the bytes unchanged in the raw archive with a registry row, then parse, conform, validate (GX
 suite `expectations/<feed>.json`) and stage it, replacing the feed's day in one transaction.
+Every run also looks again at the feed's files for the previous seven report dates, so a
+corrected file is found within a day and that day rebuilt.
 
-**Inputs.** Connection `careshare_feeds` (host = export API base URL, password = API key);
-optional landing area `CARESHARE_LANDING_URI`; connection `careshare_s3` for the archive.
+**Inputs.** Connection `careshare_feeds` (host = export API base URL, password = API key) and/or
+the landing area `CARESHARE_LANDING_URI` (`{feed}/{YYYY-MM-DD}.csv`); connection `careshare_s3`
+for the archive. A landing-only deployment simply has no `careshare_feeds` connection.
 
 **Outputs.** Warehouse `stg_submission` and `quarantine_row` for the day; registry rows in
 `raw_delivery` and `feed_day`; an event on the feed's staged Asset (extra: report date, status),
-which schedules `careshare_publish`.
+which schedules `careshare_publish`; one more event per corrected past day (through the Asset
+alias `careshare_<feed>_corrections`), so `careshare_publish` rebuilds that day too.
 
-**Behaviour.** A file not yet published is waited for (sensor in reschedule mode). A day the feed
-is not collected (CQC weekends, outside its dates) is recorded as an expected absence. A file
-that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed: the
-`quality_gate` task then fails the run with the feed, date, rule and the quality report's link
-(no retries: a rerun only helps once the file or the suite is corrected). `quality_gate` builds
-the date's GX Data Docs and daily quality report under `CARESHARE_QUALITY_URI` on every run that
-had a file, and links the report from the task ("Quality report" extra link).
+**Behaviour.** A file not yet published is waited for (`fetch` is a sensor in reschedule mode,
+poking every 10 minutes for up to 18 hours). A day the feed is not collected (CQC weekends,
+outside its dates) is recorded as an expected absence. Rate limits, 5xx, timeouts and bodies cut
+short are retried inside `fetch` (honouring `Retry-After`); a refused key fails at once. A file
+that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed
+(a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
+the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
+report. Other feeds are not affected. `quality_gate` also builds the date's GX Data Docs and daily
+quality report under `CARESHARE_QUALITY_URI` on every run that had a file, and links the report
+from the task ("Quality report" extra link).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -27,13 +34,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import PokeReturnValue, dag, task
+from airflow.sdk import AssetAlias, PokeReturnValue, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from careshare.feeds import FEEDS, Feed
 from careshare_airflow.assets import FEED_NAMES, STAGED_FEED
 from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import UK, default_args
+
+CORRECTIONS = {feed: AssetAlias(f"careshare_{feed}_corrections") for feed in FEED_NAMES}
 
 
 def feed_dag(feed: str):
@@ -53,12 +62,18 @@ def feed_dag(feed: str):
     def ingest_feed():
         @task.sensor(poke_interval=timedelta(minutes=10), timeout=timedelta(hours=18), mode="reschedule")
         def fetch(**context) -> PokeReturnValue:
-            from careshare.pipeline import WAITING, fetch_feed_day
-            from careshare_airflow.runtime import feed_endpoint, landing_store, platform, report_date
+            from airflow.sdk.exceptions import AirflowFailException
 
-            outcome = fetch_feed_day(
-                platform(), feed, report_date(context), endpoint=feed_endpoint(), landing=landing_store()
-            )
+            from careshare.pipeline import WAITING, fetch_feed_day
+            from careshare.sources.http import SourceAuthError
+            from careshare_airflow.feed_sources import feed_sources
+            from careshare_airflow.runtime import platform, report_date
+
+            endpoint, landing = feed_sources()
+            try:
+                outcome = fetch_feed_day(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
+            except SourceAuthError as refused:
+                raise AirflowFailException(str(refused)) from None
             return PokeReturnValue(is_done=outcome.status != WAITING, xcom_value=outcome.__dict__)
 
         @task(outlets=[STAGED_FEED[feed]])
@@ -80,27 +95,48 @@ def feed_dag(feed: str):
             }
             return result.as_dict()
 
+        @task(outlets=[CORRECTIONS[feed]])
+        def recheck_corrections(**context) -> list[dict]:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from careshare.pipeline import CORRECTED, recheck_recent_days
+            from careshare.sources.http import SourceAuthError
+            from careshare_airflow.feed_sources import feed_sources
+            from careshare_airflow.runtime import platform, report_date
+
+            endpoint, landing = feed_sources()
+            try:
+                checks = recheck_recent_days(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
+            except SourceAuthError as refused:
+                raise AirflowFailException(str(refused)) from None
+            for check in checks:
+                if check.status == CORRECTED:
+                    context["outlet_events"][CORRECTIONS[feed]].add(
+                        STAGED_FEED[feed], extra={"report_date": check.report_date, "status": "loaded"}
+                    )
+            return [check.__dict__ for check in checks]
+
         @quality_task
-        def quality_gate(loaded: dict, **context) -> dict | None:
+        def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict | None:
             from airflow.sdk.exceptions import AirflowFailException
 
             from careshare.ingest import ABSENT, FAILED
+            from careshare.pipeline import REJECTED
             from careshare.quality.publication import publish_quality
             from careshare_airflow.quality import announce_report
             from careshare_airflow.runtime import platform, report_date
 
-            if loaded["status"] == ABSENT:
+            problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
+            problems += [check["message"] for check in rechecked if check["status"] == REJECTED]
+            if loaded["status"] == ABSENT and not problems:
                 return None
             publication = publish_quality(platform(), report_date(context), quarantine=False)
             announce_report(context, publication.report_url)
-            if loaded["status"] == FAILED:
-                raise AirflowFailException(
-                    f"{loaded['message']}: this feed's day is held back from publication. "
-                    f"Quality report: {publication.report_url}"
-                )
+            if problems:
+                raise AirflowFailException(f"{'; '.join(problems)}. Quality report: {publication.report_url}")
             return publication.as_dict()
 
-        quality_gate(load(fetch()))
+        quality_gate(load(fetch()), recheck_corrections())
 
     return ingest_feed()
 

@@ -5,8 +5,11 @@
 staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
 then the latest submission), check that every delivered row is accounted for exactly once, run
 the published datasets' GX suites (`expectations/<dataset>.json`: a critical failure stops the
-date's publication and fails the run with the dataset, date, rule and report link), and publish
-`location_daily` as Parquet to S3, partitioned `la_code=<ONS code>/report_date=<date>`. Then the
+date's publication and fails the run with the dataset, date, rule and report link), and release
+every published dataset (Parquet and CSV per council) to S3: staged, verified, committed by a
+manifest written last with If-None-Match, then the hive view `<dataset>/la_code=<ONS
+code>/report_date=<date>/`, each council's `_index.json` and the dataset's `latest` pointer. A
+rerun with the same data changes nothing; a corrected day becomes a new release version. Then the
 quality outputs: the quarantined rows under `quarantine/la_code=<code>/report_date=<date>/`, the
 GX Data Docs and the daily quality report (linked from `check_published` and `quality_report`).
 
@@ -17,8 +20,9 @@ have not all settled (loaded, expected absence, or failed) is left for a later r
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); connection
 `careshare_s3`.
 
-**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`; the
-publication bucket; the `careshare_published` Asset.
+**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`,
+`publish_release`; the publication bucket (datasets, manifests, `_docs/` data dictionary and
+schemas); the `careshare_published` Asset (extra: report date and release versions).
 
 **Owner.** careshare data engineering.
 """
@@ -92,7 +96,10 @@ def careshare_publish():
         from careshare_airflow.runtime import platform
 
         result = publish_day(platform(), date.fromisoformat(report_date))
-        context["outlet_events"][PUBLISHED].extra = {"report_date": report_date}
+        context["outlet_events"][PUBLISHED].extra = {
+            "report_date": report_date,
+            "versions": {r.dataset: r.version for r in result.releases},
+        }
         return result.as_dict()
 
     @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")

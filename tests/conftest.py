@@ -3,6 +3,7 @@ HTTP), and warehouses on SQLite and on the local PostgreSQL server."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from careshare.reference import LocalAuthorities, load_local_authorities
 REFERENCE_CSV = REPO_ROOT.parent / "shared" / "reference" / "local_authorities.csv"
 POSTGRES_ADMIN_URL = os.environ.get("CARESHARE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 S3_REGION = "eu-west-2"
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
 
 
 @pytest.fixture(scope="session")
@@ -98,16 +101,29 @@ def drop_postgres_database(admin, url: str) -> None:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty warehouse on each backend."""
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def fresh_warehouse(request, folder: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        yield f"sqlite:///{folder / 'warehouse.db'}"
         return
     admin = request.getfixturevalue("postgres_admin")
     url = new_postgres_database(admin)
     yield url
     drop_postgres_database(admin, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty warehouse on each backend."""
+    yield from fresh_warehouse(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_warehouse_url(request, tmp_path_factory) -> Iterator[str]:
+    """A fresh warehouse on each backend, shared by one module's tests."""
+    yield from fresh_warehouse(request, tmp_path_factory.mktemp("warehouse"))
 
 
 @pytest.fixture

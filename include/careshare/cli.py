@@ -17,7 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from careshare.access.commands import register_access
 from careshare.config import Settings
+from careshare.publish.commands import register_publish
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 DEFAULT_DIRECTORY_AS_OF = date(2024, 6, 30)
@@ -55,6 +57,7 @@ def register_simulator(groups: Subparsers) -> None:
         default="CARESHARE_SIM_DIRECTORY_KEY",
         help="variable holding the directory key",
     )
+    serve.add_argument("--faults", type=Path, default=None, help="a fault plan (JSON) to serve faults on demand")
     serve.set_defaults(handler=_serve)
 
     generate = commands.add_parser("generate", help="write feed files and their truth to a landing folder")
@@ -63,10 +66,16 @@ def register_simulator(groups: Subparsers) -> None:
     generate.add_argument("--end", type=date.fromisoformat, required=True, help="last report date, inclusive")
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--feed", action="append", dest="feeds", help="only this feed (repeatable)")
+    generate.add_argument(
+        "--version",
+        choices=("latest", "first"),
+        default="latest",
+        help="which version of each file to write: the final one, or the first published (maybe unusable)",
+    )
     generate.set_defaults(handler=_generate)
 
 
-COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator,)
+COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator, register_publish, register_access)
 
 
 def _world_options(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +86,13 @@ def _world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--directory-as-of", type=date.fromisoformat, default=DEFAULT_DIRECTORY_AS_OF)
     parser.add_argument("--reference", type=Path, default=None, help="local_authorities.csv")
     parser.add_argument("--clean", action="store_true", help="no mess: every rate zero")
+    parser.add_argument(
+        "--mess-rate",
+        action="append",
+        default=[],
+        metavar="KIND=RATE",
+        help="set one mess rate after --clean, e.g. truncated_file=0.05 (repeatable)",
+    )
 
 
 def _world(args: argparse.Namespace) -> Any:
@@ -84,6 +100,7 @@ def _world(args: argparse.Namespace) -> Any:
     from careshare.simulator import MessRates, World
 
     reference = args.reference or Settings.from_env().reference_csv
+    rates = MessRates.clean() if args.clean else MessRates()
     return World(
         args.seed,
         args.care_homes,
@@ -91,8 +108,21 @@ def _world(args: argparse.Namespace) -> Any:
         load_local_authorities(Path(reference)),
         args.directory_as_of,
         shared_lives=args.shared_lives,
-        mess=MessRates.clean() if args.clean else MessRates(),
+        mess=rates.with_rates(**_mess_rates(args.mess_rate, rates)),
     )
+
+
+def _mess_rates(settings: list[str], rates: Any) -> dict[str, float]:
+    chosen: dict[str, float] = {}
+    for setting in settings:
+        kind, _, value = setting.partition("=")
+        if not hasattr(rates, kind):
+            raise SystemExit(f"careshare: no mess kind {kind!r}")
+        try:
+            chosen[kind] = float(value)
+        except ValueError:
+            raise SystemExit(f"careshare: --mess-rate {setting!r} is not KIND=RATE") from None
+    return chosen
 
 
 def _secret(variable: str) -> str:
@@ -103,15 +133,20 @@ def _secret(variable: str) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from careshare.simulator import SimulatorServer
+    from careshare.simulator import FaultPlan, SimulatorServer
 
     api_key, directory_key = _secret(args.api_key_env), _secret(args.directory_key_env)
+    try:
+        faults = FaultPlan.from_file(args.faults) if args.faults else None
+    except ValueError as problem:
+        raise SystemExit(f"careshare: {problem}") from None
     world = _world(args)
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
-    with SimulatorServer(world, api_key, directory_key, host=args.host, port=args.port) as server:
-        print(f"simulator serving {len(world.population)} locations on {server.base_url}", flush=True)
+    with SimulatorServer(world, api_key, directory_key, host=args.host, port=args.port, faults=faults) as server:
+        rules = f" with {len(faults.rules)} fault rules" if faults else ""
+        print(f"simulator serving {len(world.population)} locations on {server.base_url}{rules}", flush=True)
         stopping.wait()
     return 0
 
@@ -130,7 +165,10 @@ def _generate(args: argparse.Namespace) -> int:
     day = args.start
     while day <= args.end:
         for feed in feeds:
-            rendered = world.rendered(feed, day)
+            versions = world.versions(feed, day)
+            if not versions:
+                continue
+            rendered = world.rendered(feed, day, versions[0 if args.version == "first" else -1].variant)
             if rendered is None:
                 continue
             target = args.out / feed.value / f"{day.isoformat()}.csv"
@@ -139,7 +177,8 @@ def _generate(args: argparse.Namespace) -> int:
             truth = truth_root / feed.value / f"{day.isoformat()}.jsonl"
             truth.parent.mkdir(parents=True, exist_ok=True)
             _write_jsonl(truth, [row.to_dict() for row in rendered.rows])
-            truth.with_suffix(".file.json").write_text(json.dumps(rendered.file.to_dict(), indent=2) + "\n")
+            file_truth = rendered.file.to_dict() | {"versions": world.file_truth(feed, day)["versions"]}
+            truth.with_suffix(".file.json").write_text(json.dumps(file_truth, indent=2) + "\n")
             written += 1
         day += timedelta(days=1)
     print(f"wrote {written} files to {args.out}", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 Staging replaces the feed's day in one transaction, so a rerun never duplicates; rows that
 fail are quarantined with their reasons, and a file that cannot be used fails only its own
-feed's day.
+feed's day. A usable delivery supersedes every earlier one of its day; an unusable correction
+is rejected without withdrawing the delivery the day was built from.
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
     try:
         parsed = parse_feed_file(data, spec, report_date, file_name)
     except FileRejected as rejected:
-        _fail(platform, feed, report_date, sha256, None, rejected.rule, str(rejected), quarantine=None)
-        raise FeedDayFailed(feed, report_date, rejected.rule, str(rejected)) from None
+        problem = f"{rejected.file_name}: {rejected.problem}"
+        problem = _fail(platform, feed, report_date, sha256, None, rejected.rule, problem, quarantine=None)
+        raise FeedDayFailed(feed, report_date, rejected.rule, problem) from None
     timings["parse"] = _lap(started)
     conformed = conform(parsed, spec, report_date, sha256)
     timings["conform"] = _lap(started) - timings["parse"]
@@ -139,7 +141,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
             f"{file_name}: critical rule failed: {first.message} "
             f"({first.unexpected_count} rows, {first.unexpected_percent:.1f}%)"
         )
-        _fail(platform, feed, report_date, sha256, parsed.rows_delivered, first.rule, problem, quarantine)
+        problem = _fail(platform, feed, report_date, sha256, parsed.rows_delivered, first.rule, problem, quarantine)
         raise FeedDayFailed(feed, report_date, first.rule, problem)
 
     held = set(quarantine[SOURCE_ROW]) if not quarantine.empty else set()
@@ -161,6 +163,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
         platform.warehouse.insert_frame(connection, "stg_submission", staged)
         platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
         _mark_delivery(platform, connection, feed, report_date, sha256, LOADED, parsed.rows_delivered, None)
+        platform.warehouse.execute(connection, "registry/supersede_older", _delivery(feed, report_date, sha256))
         _record_feed_day(platform, connection, result, rule=None)
     timings["stage"] = _lap(started) - sum(timings.values())
     result.timings = timings
@@ -233,24 +236,33 @@ def _fail(
     rule: str,
     message: str,
     quarantine: pd.DataFrame | None,
-) -> None:
-    result = FeedDayResult(feed, report_date, FAILED, sha256, rows_delivered or 0, message=message)
-    if quarantine is not None:
-        result.rows_quarantined = quarantine[SOURCE_ROW].nunique()
+) -> str:
+    """Reject the delivery; the day fails unless an earlier delivery of it loaded, which stays.
+
+    Returns the message for the operator.
+    """
+    kept = platform.warehouse.query_frame("registry/loaded_delivery", _day(feed, report_date))
+    kept_sha = None if kept.empty or kept.at[0, "sha256"] == sha256 else str(kept.at[0, "sha256"])
     with platform.warehouse.transaction() as connection:
-        platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
-        if quarantine is not None:
-            platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
         _mark_delivery(platform, connection, feed, report_date, sha256, "rejected", rows_delivered, message)
-        _record_feed_day(platform, connection, result, rule=rule)
+        if kept_sha is None:
+            result = FeedDayResult(feed, report_date, FAILED, sha256, rows_delivered or 0, message=message)
+            platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
+            if quarantine is not None:
+                result.rows_quarantined = quarantine[SOURCE_ROW].nunique()
+                platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
+            _record_feed_day(platform, connection, result, rule=rule)
+    if kept_sha is None:
+        return message
+    return f"{message}; this correction is rejected and the day stays built from delivery {kept_sha}"
 
 
 def _mark_delivery(platform, connection, feed, report_date, sha256, status, rows, message) -> None:
-    params = {**_day(feed, report_date), "sha256": sha256}
     platform.warehouse.execute(
-        connection, "registry/mark_delivery", {**params, "status": status, "rows_delivered": rows, "message": message}
+        connection,
+        "registry/mark_delivery",
+        {**_delivery(feed, report_date, sha256), "status": status, "rows_delivered": rows, "message": message},
     )
-    platform.warehouse.execute(connection, "registry/supersede_older", params)
 
 
 def _record_feed_day(platform: Platform, connection, result: FeedDayResult, rule: str | None) -> None:
@@ -269,6 +281,10 @@ def _record_feed_day(platform: Platform, connection, result: FeedDayResult, rule
             "updated_at": _now(),
         },
     )
+
+
+def _delivery(feed: str, report_date: date, sha256: str) -> dict:
+    return {**_day(feed, report_date), "sha256": sha256}
 
 
 def _day(feed: str, report_date: date) -> dict:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+
+import pandas as pd
 
 from careshare.feeds import FEEDS, feed_spec
-from careshare.ingest import ABSENT, FAILED, LOADED, archive_delivery, record_expected_absence
+from careshare.ingest import (
+    ABSENT,
+    FAILED,
+    LOADED,
+    FeedDayFailed,
+    archive_delivery,
+    load_feed_day,
+    record_expected_absence,
+)
 from careshare.platform import Platform
-from careshare.sources.delivery import Delivery, fetch_export, read_landing
+from careshare.sources.delivery import Delivery, FeedEndpoint, read_landing
+from careshare.sources.http import SourceUnavailable
 from careshare.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -17,12 +28,11 @@ log = logging.getLogger(__name__)
 ARCHIVED = "archived"
 WAITING = "waiting"
 SETTLED = {LOADED, ABSENT, FAILED}
-
-
-@dataclass(frozen=True)
-class FeedEndpoint:
-    base_url: str
-    api_key: str
+RECHECK_DAYS = 7
+UNCHANGED = "unchanged"
+CORRECTED = "corrected"
+REJECTED = "rejected"
+UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ def fetch_feed_day(
     """
     delivery: Delivery | None = read_landing(landing, feed, report_date) if landing else None
     if delivery is None and endpoint is not None:
-        delivery = fetch_export(endpoint.base_url, endpoint.api_key, feed, report_date)
+        delivery = endpoint.fetch(feed, report_date)
     if delivery is not None:
         archived = archive_delivery(platform, delivery)
         return FetchOutcome(feed, report_date.isoformat(), ARCHIVED, archived.sha256)
@@ -70,6 +80,77 @@ def fetch_feed_day(
 
 
 @dataclass(frozen=True)
+class CorrectionCheck:
+    feed: str
+    report_date: str
+    status: str  # unchanged, corrected (loaded in place of `replaced`), rejected, or unavailable
+    sha256: str | None = None
+    replaced: str | None = None
+    message: str | None = None
+
+
+def recheck_recent_days(
+    platform: Platform,
+    feed: str,
+    report_date: date,
+    *,
+    endpoint: FeedEndpoint | None = None,
+    landing: ObjectStore | None = None,
+    days: int = RECHECK_DAYS,
+) -> list[CorrectionCheck]:
+    """Look again at the feed's files for the `days` report dates before `report_date`.
+
+    A file whose sha256 differs from every delivery received for its day is a correction: it is
+    archived and the day loaded from it (HTTP asks with HEAD first, so an unchanged file costs
+    no download). A source that cannot be reached now is reported, and asked again next time.
+    """
+    first, last = report_date - timedelta(days=days), report_date - timedelta(days=1)
+    known = platform.warehouse.query_frame("registry/deliveries_between", {"feed": feed, "first": first, "last": last})
+    known["report_date"] = pd.to_datetime(known["report_date"]).dt.date
+    checks = []
+    for day, deliveries in known.groupby("report_date", sort=True):
+        try:
+            delivery = _changed_delivery(feed, day, set(deliveries["sha256"]), endpoint, landing)
+        except SourceUnavailable as problem:
+            checks.append(CorrectionCheck(feed, day.isoformat(), UNAVAILABLE, message=str(problem)))
+            continue
+        checks.append(_load_correction(platform, feed, day, delivery) if delivery else _unchanged(feed, day))
+    return checks
+
+
+def _changed_delivery(
+    feed: str, day: date, known: set[str], endpoint: FeedEndpoint | None, landing: ObjectStore | None
+) -> Delivery | None:
+    if landing is not None:
+        found = read_landing(landing, feed, day)
+        if found is not None and found.sha256 not in known:
+            return found
+    if endpoint is None:
+        return None
+    published = endpoint.published_sha256(feed, day)
+    if published is None or published in known:
+        return None
+    found = endpoint.fetch(feed, day)
+    return found if found is not None and found.sha256 not in known else None
+
+
+def _unchanged(feed: str, day: date) -> CorrectionCheck:
+    return CorrectionCheck(feed, day.isoformat(), UNCHANGED)
+
+
+def _load_correction(platform: Platform, feed: str, day: date, delivery: Delivery) -> CorrectionCheck:
+    before = platform.warehouse.query_frame("registry/loaded_delivery", {"feed": feed, "report_date": day})
+    replaced = None if before.empty else str(before.at[0, "sha256"])
+    archived = archive_delivery(platform, delivery)
+    log.warning("%s %s: corrected file %s found; loading it in place of %s", feed, day, archived.sha256, replaced)
+    try:
+        load_feed_day(platform, feed, day)
+    except FeedDayFailed as failure:
+        return CorrectionCheck(feed, day.isoformat(), REJECTED, archived.sha256, replaced, str(failure))
+    return CorrectionCheck(feed, day.isoformat(), CORRECTED, archived.sha256, replaced)
+
+
+@dataclass(frozen=True)
 class Readiness:
     report_date: date
     feed_status: dict[str, str]
@@ -77,7 +158,12 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return self.directory_loaded and all(self.feed_status.get(f) in SETTLED for f in FEEDS)
+        return self.directory_loaded and all(self._settled(feed) for feed in FEEDS)
+
+    def _settled(self, feed: str) -> bool:
+        """Loaded, absent or failed; a feed not collected on the date need not report its absence."""
+        status = self.feed_status.get(feed)
+        return status in SETTLED or (status is None and not feed_spec(feed).expected_on(self.report_date))
 
     @property
     def blocked_feeds(self) -> list[str]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,6 +17,7 @@ CONTENT_TYPES = {
     ".csv": "text/csv; charset=utf-8",
     ".parquet": "application/vnd.apache.parquet",
     ".json": "application/json",
+    ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".png": "image/png",
     ".css": "text/css",
@@ -20,11 +25,22 @@ CONTENT_TYPES = {
 }
 
 
+# S3 answers a failed condition with 412; a concurrent conditional write with 409; If-Match on a
+# missing object with 404.
+CONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
+
+
 class ObjectStore(Protocol):
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
-        """Write `data` at `key`; with `if_absent`, return False instead of replacing an object."""
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
+        """Write `data` at `key`; with `if_absent`, return False instead of replacing an object;
+        with `if_match` (a tag from `get_tagged`), return False if the object changed since."""
 
     def get(self, key: str) -> bytes: ...
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        """The object and its entity tag (for a later conditional `put`), or None if absent."""
+
+    def copy(self, source: str, target: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -46,29 +62,52 @@ class S3Store:
     prefix: str = ""
     encrypt: bool = True
 
-    def _key(self, key: str) -> str:
+    def full_key(self, key: str) -> str:
         return f"{self.prefix.strip('/')}/{key}" if self.prefix.strip("/") else key
 
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
-        extra: dict[str, str] = {"ContentType": content_type(key)}
+    def _written(self, key: str) -> dict[str, str]:
+        extra = {"ContentType": content_type(key)}
         if self.encrypt:
             extra["ServerSideEncryption"] = "AES256"
+        return extra
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
+        extra = self._written(key)
         if if_absent:
             extra["IfNoneMatch"] = "*"
+        if if_match is not None:
+            extra["IfMatch"] = if_match
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+            self.client.put_object(Bucket=self.bucket, Key=self.full_key(key), Body=data, **extra)
         except self.client.exceptions.ClientError as error:
-            if if_absent and error.response["Error"]["Code"] in {"PreconditionFailed", "412"}:
+            conditional = if_absent or if_match is not None
+            if conditional and error.response["Error"]["Code"] in CONDITION_FAILED:
                 return False
             raise
         return True
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"].read()
+
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return response["Body"].read(), response["ETag"]
+
+    def copy(self, source: str, target: str) -> None:
+        self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.full_key(target),
+            CopySource={"Bucket": self.bucket, "Key": self.full_key(source)},
+            MetadataDirective="REPLACE",
+            **self._written(target),
+        )
 
     def exists(self, key: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
         except self.client.exceptions.ClientError as error:
             if error.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
                 return False
@@ -76,20 +115,20 @@ class S3Store:
         return True
 
     def keys(self, prefix: str = "") -> list[str]:
-        strip = len(self._key(""))
+        strip = len(self.full_key(""))
         found: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.full_key(prefix)):
             found.extend(item["Key"][strip:] for item in page.get("Contents", []))
         return sorted(found)
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
+            batch = [{"Key": self.full_key(k)} for k in keys[start : start + 1000]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def uri(self, key: str = "") -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
+        return f"s3://{self.bucket}/{self.full_key(key)}"
 
 
 @dataclass
@@ -102,7 +141,7 @@ class LocalStore:
             raise ValueError(f"key {key!r} escapes the store root")
         return path
 
-    def put(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> bool:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
@@ -113,6 +152,11 @@ class LocalStore:
                     os.link(handle.name, path)
                 except FileExistsError:
                     return False
+            elif if_match is not None:
+                with _locked(path):
+                    if not path.is_file() or _tag(path.read_bytes()) != if_match:
+                        return False
+                    os.replace(handle.name, path)
             else:
                 os.replace(handle.name, path)
         finally:
@@ -122,13 +166,27 @@ class LocalStore:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def get_tagged(self, key: str) -> tuple[bytes, str] | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+        return data, _tag(data)
+
+    def copy(self, source: str, target: str) -> None:
+        self.put(target, self.get(source))
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def keys(self, prefix: str = "") -> list[str]:
         if not self.root.exists():
             return []
-        found = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        found = (
+            p.relative_to(self.root).as_posix()
+            for p in self.root.rglob("*")
+            if p.is_file() and not (p.name.startswith(".") and p.name.endswith(".lock"))
+        )
         return sorted(k for k in found if k.startswith(prefix))
 
     def delete(self, keys: list[str]) -> None:
@@ -137,6 +195,21 @@ class LocalStore:
 
     def uri(self, key: str = "") -> str:
         return (self.root / key).as_uri() if key else self.root.resolve().as_uri()
+
+
+def _tag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise conditional replaces of one file across threads and processes."""
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def open_store(uri: str, s3_client: Any = None, *, encrypt: bool = True) -> ObjectStore:

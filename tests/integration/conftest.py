@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,24 +63,30 @@ def stack(s3_endpoint, local_authorities):
     simulator.stop()
 
 
-@pytest.fixture
-def careshare_env(stack, warehouse_url, s3_client, monkeypatch, tmp_path):
-    """Point the DAGs' tasks at a fresh warehouse and fresh buckets."""
-    import uuid
-
+def point_tasks_at(warehouse_url: str, s3_client, home: Path) -> Iterator[dict[str, str]]:
+    """Point the DAGs' tasks at `warehouse_url` and fresh buckets; yields the bucket names."""
     suffix = uuid.uuid4().hex[:8]
     names = {kind: f"careshare-it-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
     create_buckets(s3_client, *names.values())
-    values = {
-        "CARESHARE_HOME": str(tmp_path),
-        "CARESHARE_WAREHOUSE_URL": warehouse_url,
-        "CARESHARE_RAW_ARCHIVE_URI": f"s3://{names['raw']}",
-        "CARESHARE_PUBLISH_URI": f"s3://{names['published']}",
-        "CARESHARE_QUALITY_URI": f"s3://{names['quality']}",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return names
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARESHARE_HOME", str(home))
+        patch.setenv("CARESHARE_WAREHOUSE_URL", warehouse_url)
+        patch.setenv("CARESHARE_RAW_ARCHIVE_URI", f"s3://{names['raw']}")
+        patch.setenv("CARESHARE_PUBLISH_URI", f"s3://{names['published']}")
+        patch.setenv("CARESHARE_QUALITY_URI", f"s3://{names['quality']}")
+        yield names
+
+
+@pytest.fixture
+def careshare_env(stack, warehouse_url, s3_client, tmp_path):
+    """A fresh warehouse (each backend) and buckets for one test."""
+    yield from point_tasks_at(warehouse_url, s3_client, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_careshare_env(stack, module_warehouse_url, s3_client, tmp_path_factory):
+    """A fresh warehouse (each backend) and buckets shared by one module's tests."""
+    yield from point_tasks_at(module_warehouse_url, s3_client, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="session")

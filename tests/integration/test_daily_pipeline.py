@@ -43,13 +43,18 @@ def table_counts(url: str) -> dict[str, int]:
     return counts
 
 
-@pytest.fixture
-def published_run(stack, runner, careshare_env, warehouse_url):
+@pytest.fixture(scope="module")
+def published_run(stack, runner, module_careshare_env):
     reference = runner.reference(DAYS[0])
     assert str(reference.state) == "success"
     states = runner.report_dates(DAYS)
     assert [s for s in states if s[2] != "success"] == []
-    return careshare_env
+    return module_careshare_env
+
+
+@pytest.fixture(scope="module")
+def warehouse_url(module_warehouse_url):
+    return module_warehouse_url
 
 
 def locations_held(world, warehouse_url: str, day: date) -> dict[str, set[str]]:

@@ -101,8 +101,8 @@ def test_a_failing_feed_is_held_back_with_a_link_to_its_report(
         == feeds["ct_home_care"]["rows_published"] + feeds["cqc_update"]["rows_published"]
     )
     manifest = json.loads(
-        s3_client.get_object(
-            Bucket=careshare_env["published"], Key=f"quarantine/_manifests/report_date={DAY}/manifest.json"
-        )["Body"].read()
+        s3_client.get_object(Bucket=quality, Key=f"quarantine/_manifests/report_date={DAY}/manifest.json")[
+            "Body"
+        ].read()
     )
     assert sum(manifest["objects"].values()) >= care_homes["rows_quarantined"] > 0

@@ -240,7 +240,7 @@ def test_a_merged_row_breaking_a_critical_rule_stops_the_days_publication(days):
 
 
 def read_partition(platform: Platform, key: str) -> pd.DataFrame:
-    return pq.read_table(io.BytesIO(platform.publication.get(key))).to_pandas()
+    return pq.read_table(io.BytesIO(platform.quality.get(key))).to_pandas()
 
 
 def test_quarantine_is_partitioned_by_council_and_released_by_a_corrected_file(days):
@@ -259,7 +259,7 @@ def test_quarantine_is_partitioned_by_council_and_released_by_a_corrected_file(d
         ]
     )
     assert json.loads(row["raw_record"].iloc[0])["Beds_Vacant"] == BAD_BEDS
-    manifest = json.loads(platform.publication.get(manifest_key(DAY)))
+    manifest = json.loads(platform.quality.get(manifest_key(DAY)))
     unknown = f"quarantine/la_code={UNKNOWN_COUNCIL}/report_date={DAY.isoformat()}/part-0.parquet"
     assert council_key in manifest["objects"] and unknown in manifest["objects"]
     nameless = read_partition(platform, unknown).set_index("source_row").loc[[bad["nameless_row"]]]
@@ -291,8 +291,8 @@ def test_quarantine_is_partitioned_by_council_and_released_by_a_corrected_file(d
         if key in export.objects:
             assert row_number not in set(read_partition(platform, key)["source_row"])
         else:
-            assert key in export.removed and not platform.publication.exists(key)
-    assert set(json.loads(platform.publication.get(manifest_key(DAY)))["objects"]) == set(export.objects)
+            assert key in export.removed and not platform.quality.exists(key)
+    assert set(json.loads(platform.quality.get(manifest_key(DAY)))["objects"]) == set(export.objects)
 
 
 # --- the report in a real browser -------------------------------------------------------------

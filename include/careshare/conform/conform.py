@@ -143,9 +143,9 @@ def conform(parsed: ParsedFile, spec: FeedSpec, report_date: date, sha256: str) 
         issues.extend(_issues(source, column.name, bad, f"parse.{column.kind.value}"))
         if column.kind is Kind.LOCATION_ID and target == "cqc_location_id":
             out["cqc_location_id_raw"] = source[column.name]
-    for column, answers in HARMONISED_ANSWERS.items():
-        if column in out and spec.feed is Feed.CQC_UPDATE:
-            out[column] = out[column].map(lambda v, a=answers: a.get(v, v)).astype("str")
+    for answer_column, answers in HARMONISED_ANSWERS.items():
+        if answer_column in out and spec.feed is Feed.CQC_UPDATE:
+            out[answer_column] = out[answer_column].map(lambda v, a=answers: a.get(v, v)).astype("str")
 
     out["record_id"] = out["record_id"].astype("str") if spec.record_id != "location_id" else out["cqc_location_id"]
     if spec.feed is Feed.CT_CARE_HOMES:
@@ -158,9 +158,9 @@ def conform(parsed: ParsedFile, spec: FeedSpec, report_date: date, sha256: str) 
     out["days_since_update"] = (pd.Timestamp(report_date) - n.uk_local_date(out["submitted_at"])).dt.days
     out["days_since_update"] = out["days_since_update"].astype("Int64")
     out["extra_columns"] = _extra_columns_json(source, parsed.extra_columns)
-    for column in STAGING_COLUMNS:
-        if column not in out:
-            out[column] = pd.Series(pd.NA, index=out.index, dtype=_empty_dtype(column))
+    for staging_column in STAGING_COLUMNS:
+        if staging_column not in out:
+            out[staging_column] = pd.Series(pd.NA, index=out.index, dtype=_empty_dtype(staging_column))
     validation_only = [c for c in out.columns if c not in STAGING_COLUMNS]
     return ConformedFile(rows=out[[*STAGING_COLUMNS, *validation_only]], issues=issues)
 

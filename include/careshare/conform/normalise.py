@@ -42,6 +42,7 @@ def normalise_ods_code(values: pd.Series) -> pd.Series:
 def normalise_postcode(values: pd.Series) -> pd.Series:
     """Upper case with one space before the inward code (`ab12cd` -> `AB1 2CD`)."""
     compact = _blank_to_na(values).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    compact = compact.mask(compact == "")
     parts = compact.str.extract(_POSTCODE)
     formatted = parts["outward"] + " " + parts["inward"]
     return formatted.where(parts["outward"].notna(), compact)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -68,13 +69,18 @@ def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: s
     if len(data) > MAX_FILE_BYTES:
         raise FileRejected(file_name, "file.too_large", f"{len(data)} bytes is over the {MAX_FILE_BYTES}-byte limit")
     text, encoding = decode(data, file_name)
+    ends_mid_line = not text.endswith(("\n", "\r"))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         records = list(reader)
     except csv.Error as error:
+        if ends_mid_line and "unexpected end of data" in str(error):
+            raise _truncated(file_name, reader.line_num) from None
         raise FileRejected(file_name, "file.csv", f"not parseable as CSV at line {reader.line_num}: {error}") from None
     header = [cell.strip().lstrip("\ufeff") for cell in records[0]]
     body = [r for r in records[1:] if any(cell.strip() for cell in r)]
+    if ends_mid_line and len(body[-1] if body else header) < len(header if body else spec.columns_on(report_date)):
+        raise _truncated(file_name, reader.line_num)
     _check_header(header, spec, report_date, file_name)
     if not body:
         raise FileRejected(file_name, "file.no_rows", "header only: no data rows")
@@ -117,16 +123,33 @@ def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: s
     )
 
 
+def _truncated(file_name: str, line: int) -> FileRejected:
+    return FileRejected(
+        file_name, "file.truncated", f"the file ends part-way through the record at line {line}: it was cut short"
+    )
+
+
 def _check_header(header: list[str], spec: FeedSpec, report_date: date, file_name: str) -> None:
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise FileRejected(file_name, "file.duplicate_column", f"columns repeated: {', '.join(duplicated)}")
     missing = [c.name for c in spec.columns_on(report_date) if c.name not in header]
-    if missing:
-        unexpected = [name for name in header if name not in {c.name for c in spec.columns}]
-        hint = f"; unexpected columns present: {', '.join(unexpected)}" if unexpected else ""
-        raise FileRejected(
-            file_name,
-            "file.missing_column",
-            f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{hint}",
-        )
+    if not missing:
+        return
+    unexpected = [name for name in header if name not in {c.name for c in spec.columns}]
+    renamed = {name: _same_words(name, unexpected) for name in missing}
+    if all(renamed.values()):
+        pairs = ", ".join(f"{found!r} where {name} is required" for name, found in renamed.items())
+        raise FileRejected(file_name, "file.renamed_column", f"required column renamed: {pairs}")
+    hint = f"; unexpected columns present: {', '.join(unexpected)}" if unexpected else ""
+    raise FileRejected(
+        file_name,
+        "file.missing_column",
+        f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{hint}",
+    )
+
+
+def _same_words(name: str, candidates: list[str]) -> str | None:
+    """The candidate spelling the same words as `name` in any case, order or separator."""
+    words = sorted(re.findall(r"[a-z0-9]+", name.lower()))
+    return next((c for c in candidates if sorted(re.findall(r"[a-z0-9]+", c.lower())) == words), None)

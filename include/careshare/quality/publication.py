@@ -44,7 +44,7 @@ def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) 
     figures = daily_figures(platform, report_date)
     links = {
         "data_docs": "../../" + site_prefix(report_date) + "index.html",
-        "quarantine": platform.publication.uri(f"{QUARANTINE_PREFIX}/"),
+        "quarantine": platform.quality.uri(f"{QUARANTINE_PREFIX}/"),
     }
     html = render_report(figures, trend_charts(figures["trend"]), links)
     prefix = report_prefix(report_date)

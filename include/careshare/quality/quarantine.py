@@ -1,8 +1,8 @@
 """The quarantine dataset on S3: the day's held-back rows, partitioned like the published data.
 
-`quarantine/la_code=<ONS code>/report_date=<YYYY-MM-DD>/part-0.parquet` in the publication store,
-so a council's grant on `quarantine/la_code=<code>/` shows it the rows of its own providers that
-were held back, and why. The council comes from the CQC directory (the location the merge
+`quarantine/la_code=<ONS code>/report_date=<YYYY-MM-DD>/part-0.parquet` under the quality root,
+beside the reports, so a grant on `quarantine/la_code=<code>/` can show a council the rows of its
+own providers that were held back, and why. The council comes from the CQC directory (the location the merge
 matched, else the row's own CQC id or ODS code), never from the provider's typed council name,
 which is not trusted: a row that cannot be placed goes to `la_code=unknown`, readable only
 nationally. Each export replaces the day: partitions that no longer have rows are deleted, so
@@ -11,6 +11,7 @@ a row released by a corrected file or a crosswalk entry disappears from here on 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from datetime import date
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from careshare.conform.normalise import normalise_location_id, normalise_ods_code
 from careshare.feeds import Kind, feed_spec
 from careshare.platform import Platform
-from careshare.publish import parquet_bytes, partition_prefix
+from careshare.reference import LA_CODE_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,9 @@ def manifest_key(report_date: date) -> str:
 
 
 def partition_key(la_code: str, report_date: date) -> str:
-    if la_code == UNKNOWN_COUNCIL:
-        return f"{PREFIX}/la_code={UNKNOWN_COUNCIL}/report_date={report_date.isoformat()}/part-0.parquet"
-    return partition_prefix(PREFIX, la_code, report_date) + "part-0.parquet"
+    if la_code != UNKNOWN_COUNCIL and not LA_CODE_PATTERN.match(la_code):
+        raise ValueError(f"refusing to build an object key from {la_code!r}: not an ONS council code")
+    return f"{PREFIX}/la_code={la_code}/report_date={report_date.isoformat()}/part-0.parquet"
 
 
 def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport:
@@ -70,12 +72,11 @@ def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport
     rows["location_id"] = located(rows, councils)
     council_of = dict(zip(councils["location_id"], councils["la_code"], strict=True))
     rows["la_code"] = rows["location_id"].map(council_of).fillna(UNKNOWN_COUNCIL)
-    store = platform.publication
+    store = platform.quality
     export = QuarantineExport(report_date, len(rows))
     for la_code, part in rows.groupby("la_code", sort=True):
         key = partition_key(str(la_code), report_date)
-        table = pa.Table.from_pandas(part[SCHEMA.names], schema=SCHEMA, preserve_index=False)
-        store.put(key, parquet_bytes(table))
+        store.put(key, _parquet(part))
         export.objects[key] = len(part)
     manifest = manifest_key(report_date)
     if store.exists(manifest):
@@ -93,6 +94,15 @@ def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport
         len(export.removed),
     )
     return export
+
+
+def _parquet(rows: pd.DataFrame) -> bytes:
+    """The partition columns are in the path only (the hive convention)."""
+    sink = io.BytesIO()
+    pq.write_table(
+        pa.Table.from_pandas(rows[SCHEMA.names], schema=SCHEMA, preserve_index=False), sink, compression="zstd"
+    )
+    return sink.getvalue()
 
 
 def located(rows: pd.DataFrame, councils: pd.DataFrame) -> pd.Series:

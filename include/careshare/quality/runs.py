@@ -88,7 +88,7 @@ def check_published_day(platform: Platform, report_date: date) -> list[DatasetCh
 
 def dataset_frame(platform: Platform, dataset: Dataset, report_date: date) -> pd.DataFrame:
     """The rows publish writes (`include/sql/publish/<dataset>.sql`), typed as published."""
-    from careshare.publish import to_arrow
+    from careshare.publish.formats import to_arrow
 
     rows = platform.warehouse.query_frame(f"publish/{dataset.name}", {"report_date": report_date})
     frame = to_arrow(rows, dataset).to_pandas()

@@ -1,9 +1,12 @@
 """A deterministic simulation of the outside world that serves the feed contract (shared/SOURCES.md).
 
-World holds the registered locations and what they answered; render_feed gives a day's file;
-World.ground_truth says what each row really is; SimulatorServer serves files and directory.
+World holds the registered locations and what they answered; render_feed gives a day's file
+(World.versions every version of it); World.ground_truth says what each row really is;
+SimulatorServer serves files and directory, with faults on demand from a FaultPlan.
 """
 
+from .faults import FaultKind, FaultPlan, FaultRule
+from .files import FileMess, Variant, Version
 from .mess import MessRates, MessTag
 from .render import RenderedFile, render_feed
 from .routes import Request, Response
@@ -13,7 +16,11 @@ from .timeline import publication_time
 from .world import World
 
 __all__ = [
+    "FaultKind",
+    "FaultPlan",
+    "FaultRule",
     "Faults",
+    "FileMess",
     "MessRates",
     "MessTag",
     "RenderedFile",
@@ -21,6 +28,8 @@ __all__ = [
     "Response",
     "RowTruth",
     "SimulatorServer",
+    "Variant",
+    "Version",
     "World",
     "publication_time",
     "render_feed",

@@ -29,6 +29,7 @@ from .timeline import CARE_HOME_COLLECTION_START, completion_rate
 
 ANSWER_BLOCK_DAYS = 14
 LOOKBACK_DAYS = 2 * ANSWER_BLOCK_DAYS
+LONGEST_LINGER_DAYS = 60
 _BLOCK_EPOCH = date(2020, 1, 6).toordinal()
 _MAX_DAILY_PROBABILITY = 0.97
 
@@ -49,10 +50,18 @@ class Window:
 
 
 class Activity:
-    def __init__(self, seed: int, population: Population, overlap_both: float, overlap_cqc_only: float):
+    def __init__(
+        self,
+        seed: int,
+        population: Population,
+        overlap_both: float,
+        overlap_cqc_only: float,
+        lingering_share: float = 0.0,
+    ):
         self.population = population
         self.draws = Draws(seed, "activity")
         self.transition = _transitions(population, overlap_both, overlap_cqc_only)
+        self.lingering = self._lingering(lingering_share)
         self.windows = {
             Feed.CT_CARE_HOMES: self._care_home_window(),
             Feed.CQC_UPDATE: self._cqc_window(),
@@ -114,9 +123,15 @@ class Activity:
     def _registered_from(self) -> np.ndarray:
         return self.population.registration_day + self._ramp("after_registration", 5.0, 30)
 
+    def _lingering(self, share: float) -> np.ndarray:
+        """Days a deregistered location stays in the collections after deregistration (mostly none)."""
+        closed = self.population.deregistration_day != NEVER
+        lingers = closed & (self.draws.uniform("lingers", self.population.key) < share)
+        return np.where(lingers, 1 + self._ramp("lingering", 20.0, LONGEST_LINGER_DAYS - 1), 0)
+
     def _window(self, eligible: np.ndarray, first: np.ndarray, last: np.ndarray) -> Window:
         first = np.maximum(first, self._registered_from())
-        last = np.minimum(last, self.population.deregistration_day - 1)
+        last = np.minimum(last, self.population.deregistration_day - 1 + self.lingering)
         usable = eligible & (first <= last)
         return Window(first=np.where(usable, first, NEVER), last=np.where(usable, last, -1))
 

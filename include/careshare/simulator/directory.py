@@ -21,7 +21,8 @@ class Directory:
         self.as_of = as_of
         self._index = {lid: i for i, lid in enumerate(population.location_id)}
         self._providers = {pid: i for i, pid in enumerate(population.providers.provider_id)}
-        self._change_times, self._change_locations = _change_log(seed, population, as_of)
+        self._change_log = _change_log(seed, population, as_of)  # replaced whole, never edited
+        self._amended: dict[int, dict[str, Any]] = {}
 
     @property
     def total(self) -> int:
@@ -40,8 +41,8 @@ class Directory:
             "locations": [
                 {
                     "locationId": population.location_id[i],
-                    "locationName": population.name[i],
-                    "postalCode": population.postal_code[i],
+                    "locationName": self._amended.get(i, {}).get("name", population.name[i]),
+                    "postalCode": self._amended.get(i, {}).get("postalCode", population.postal_code[i]),
                 }
                 for i in chosen
             ],
@@ -52,6 +53,24 @@ class Directory:
         return None if index is None else self.detail(index)
 
     def detail(self, index: int) -> dict[str, Any]:
+        return self._detail(index) | self._amended.get(index, {})
+
+    def amend(self, location_id: str, at: datetime, **changes: Any) -> None:
+        """Change a location's record from now on, listed in changes/location at `at`.
+
+        E.g. `amend("1-123456789", at, name="New Name", postalCode="AB1 2CD")`; the keys are the
+        detail's own.
+        """
+        index = self._index[location_id]
+        unknown = sorted(set(changes) - set(self._detail(index)))
+        if unknown:
+            raise ValueError(f"a location record has no field(s) {', '.join(unknown)}")
+        self._amended[index] = self._amended.get(index, {}) | changes
+        times, locations = self._change_log
+        position = int(np.searchsorted(times, _epoch(at), side="right"))
+        self._change_log = (np.insert(times, position, _epoch(at)), np.insert(locations, position, index))
+
+    def _detail(self, index: int) -> dict[str, Any]:
         p = self.population
         service = Service(int(p.service[index]))
         council = p.councils[int(p.council[index])]
@@ -88,9 +107,10 @@ class Directory:
 
     def changes(self, start: datetime, end: datetime) -> list[str]:
         """Ids of locations whose record changed in [start, end)."""
-        lo = np.searchsorted(self._change_times, _epoch(start), side="left")
-        hi = np.searchsorted(self._change_times, _epoch(end), side="left")
-        changed = np.unique(self._change_locations[lo:hi])
+        times, locations = self._change_log
+        lo = np.searchsorted(times, _epoch(start), side="left")
+        hi = np.searchsorted(times, _epoch(end), side="left")
+        changed = np.unique(locations[lo:hi])
         return [self.population.location_id[i] for i in changed.tolist()]
 
 

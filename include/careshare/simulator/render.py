@@ -15,7 +15,8 @@ import numpy as np
 
 from careshare.feeds import FEEDS, Feed
 
-from .mess import MessContext, apply_row_mess
+from .files import Variant, apply_bytes, apply_columns
+from .mess import MessContext, apply_corrections, apply_row_mess
 from .render_cqc import cqc_update_table
 from .render_ct import ct_care_homes_table, ct_home_care_table
 from .table import CompactTruth, RowTruth, Table, compact_truth, truth_of
@@ -42,7 +43,8 @@ class FileTruth:
     line_terminator: str
     rows: int
     sha256: str
-    mess: tuple[str, ...] = ()  # file-level faults (none yet in stage 1)
+    mess: tuple[str, ...] = ()  # file-level faults (files.FileMess)
+    corrections: int = 0  # rounds of corrected answers since the first version
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class FileTruth:
             "rows": self.rows,
             "sha256": self.sha256,
             "mess": list(self.mess),
+            "corrections": self.corrections,
         }
 
 
@@ -71,20 +74,27 @@ class RenderedFile:
 
 
 def render_feed(world: World, feed: Feed | str, report_date: date) -> bytes | None:
-    """The bytes of the feed's file for `report_date`, or None when no file exists that day."""
+    """The bytes of the feed's latest file for `report_date`, or None when no file exists that day."""
     rendered = world.rendered(Feed(feed), report_date)
     return rendered.content if rendered else None
 
 
-def build_file(world: World, feed: Feed, report_date: date) -> RenderedFile | None:
+def build_file(world: World, feed: Feed, report_date: date, variant: Variant) -> RenderedFile | None:
     if not FEEDS[feed].expected_on(report_date):
         return None
     table = _TABLE_BUILDERS[feed](world, report_date)
     draws = world.mess_draws.scoped(feed.value, report_date.toordinal())
-    apply_row_mess(table, MessContext(world.mess, draws, world.population, world.activity))
+    context = MessContext(world.mess, draws, world.population, world.activity)
+    apply_row_mess(table, context)
+    if variant.corrections:
+        apply_corrections(table, context, variant.corrections)
     rows = table.in_file_order()
     encoding, bom, terminator = _file_format(world, feed, report_date)
-    content = _serialise(table.columns, [r.cells for r in rows], encoding, bom, terminator)
+    detail = float(draws.uniform("file_mess_detail", np.zeros(1, dtype=np.uint64))[0])
+    header, cells = apply_columns(variant, feed, table.columns, [r.cells for r in rows], detail)
+    content = apply_bytes(variant, _serialise(header, cells, encoding, bom, terminator), terminator, detail)
+    complete = max(content.count(terminator.encode()) - 1, 0) if content else 0
+    rows = rows[: min(len(cells), complete)]
     file = FileTruth(
         feed=feed.value,
         report_date=report_date,
@@ -93,6 +103,8 @@ def build_file(world: World, feed: Feed, report_date: date) -> RenderedFile | No
         line_terminator=terminator,
         rows=len(rows),
         sha256=hashlib.sha256(content).hexdigest(),
+        mess=tuple(str(m) for m in variant.file_mess),
+        corrections=variant.corrections,
     )
     return RenderedFile(
         content=content,

@@ -8,12 +8,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from careshare.feeds import Feed
 
 from .directory import parse_timestamp
-from .timeline import publication_time
+from .files import Variant
 from .world import World
 
 EXPORT_KEY_HEADER = "X-API-Key"
@@ -64,6 +65,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def not_published(feed: Feed, report_date: date) -> Response:
+    return error(404, f"{feed.value} for {report_date.isoformat()} is not published yet")
+
+
+def export_response(world: World, feed: Feed, report_date: date, variant: Variant, published_at: datetime) -> Response:
+    rendered = world.rendered(feed, report_date, variant)
+    if rendered is None:
+        return error(404, f"no {feed.value} file for {report_date.isoformat()}")
+    return Response(
+        200,
+        rendered.content,
+        {
+            "Content-Type": "text/csv",
+            "X-Content-SHA256": rendered.file.sha256,
+            "Last-Modified": format_datetime(published_at.astimezone(UTC), usegmt=True),
+            "Content-Disposition": f'attachment; filename="{feed.value}_{report_date.isoformat()}.csv"',
+        },
+    )
+
+
+def export_target(path: str) -> tuple[Feed, date] | None:
+    """The feed and report date an export path asks for, or None for any other path."""
+    match = _EXPORT.match(path)
+    if not match:
+        return None
+    try:
+        return Feed(match["feed"]), date.fromisoformat(match["day"])
+    except ValueError:
+        return None
+
+
 class SimulatorApp:
     def __init__(self, world: World, api_key: str, directory_key: str, clock: Clock = utc_now):
         self.world = world
@@ -91,28 +123,16 @@ class SimulatorApp:
         return handler(request)
 
     def _export(self, request: Request) -> Response:
-        match = _EXPORT.match(request.path)
-        if not match:
+        target = export_target(request.path)
+        if target is None:
             return error(404, "no such export")
-        try:
-            feed = Feed(match["feed"])
-            report_date = date.fromisoformat(match["day"])
-        except ValueError:
-            return error(404, "no such export")
-        if (request.received_at or self.clock()) < publication_time(report_date):
-            return error(404, f"{feed.value} for {report_date.isoformat()} is not published yet")
-        rendered = self.world.rendered(feed, report_date)
-        if rendered is None:
+        feed, report_date = target
+        if not self.world.versions(feed, report_date):
             return error(404, f"no {feed.value} file for {report_date.isoformat()}")
-        return Response(
-            200,
-            rendered.content,
-            {
-                "Content-Type": "text/csv",
-                "X-Content-SHA256": rendered.file.sha256,
-                "Content-Disposition": f'attachment; filename="{feed.value}_{report_date.isoformat()}.csv"',
-            },
-        )
+        version = self.world.version_at(feed, report_date, request.received_at or self.clock())
+        if version is None:
+            return not_published(feed, report_date)
+        return export_response(self.world, feed, report_date, version.variant, version.published_at)
 
     def _directory(self, request: Request) -> Response:
         directory = self.world.directory

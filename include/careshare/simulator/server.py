@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 
 
 class Faults:
-    """Consulted on every request; this base injects nothing. Subclass to add 429s, 5xx, delays..."""
+    """Consulted on every request; this base injects nothing. faults.FaultPlan injects them by rule."""
+
+    def bind(self, world: World) -> None:
+        """Called with the world the server serves, for faults that render files."""
 
     def before(self, request: Request) -> Response | None:
         """A response to send instead of the real one, or None to serve normally."""
@@ -53,6 +56,15 @@ class SimulatorServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        faults.bind(self.app.world)
+        self._faults = faults
 
     @property
     def clock(self) -> Clock:

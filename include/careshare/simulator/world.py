@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 
-from careshare.feeds import Feed
+from careshare.feeds import FEEDS, Feed
 from careshare.reference import LocalAuthorities, UnknownLocalAuthority
 
 from .activity import Activity, Transition
 from .directory import Directory
+from .files import Variant, Version, version_at, versions
 from .hashing import Draws
 from .mess import MessRates
 from .population import CARE_HOMES, COMMUNITY, Population, Service, build_population
@@ -48,11 +49,17 @@ class World:
         self.population: Population = build_population(
             seed, care_homes, community_services, shared_lives, authorities, directory_as_of
         )
-        self.activity = Activity(seed, self.population, self.mess.overlap_both_sources, self.mess.overlap_cqc_only)
+        self.activity = Activity(
+            seed,
+            self.population,
+            self.mess.overlap_both_sources,
+            self.mess.overlap_cqc_only,
+            self.mess.deregistered_reporting,
+        )
         self.directory = Directory(seed, self.population, directory_as_of)
         self.answer_draws = Draws(seed, "answers")
         self.mess_draws = Draws(seed, "mess")
-        self._cache: OrderedDict[tuple[Feed, date], RenderedFile | None] = OrderedDict()
+        self._cache: OrderedDict[tuple[Feed, date, Variant], RenderedFile | None] = OrderedDict()
         self._cache_size = cache_size
         self._council_names: dict[date, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -61,27 +68,48 @@ class World:
     def national(cls, seed: int, authorities: LocalAuthorities, directory_as_of: date, **options: Any) -> World:
         return cls(seed, NATIONAL_CARE_HOMES, NATIONAL_COMMUNITY_SERVICES, authorities, directory_as_of, **options)
 
-    def rendered(self, feed: Feed | str, report_date: date) -> RenderedFile | None:
-        key = (Feed(feed), report_date)
+    def versions(self, feed: Feed | str, report_date: date) -> tuple[Version, ...]:
+        """Every version of the feed's file for the date, in publication order; () when there is no file."""
+        feed = Feed(feed)
+        if not FEEDS[feed].expected_on(report_date):
+            return ()
+        return versions(self.mess_draws, self.mess, feed, report_date)
+
+    def version_at(self, feed: Feed | str, report_date: date, moment: datetime) -> Version | None:
+        return version_at(self.versions(feed, report_date), moment)
+
+    def rendered(self, feed: Feed | str, report_date: date, variant: Variant | None = None) -> RenderedFile | None:
+        """The file as published in `variant`; by default its latest version."""
+        if variant is None:
+            found = self.versions(feed, report_date)
+            variant = found[-1].variant if found else Variant()
+        key = (Feed(feed), report_date, variant)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        result = build_file(self, key[0], report_date)
+        result = build_file(self, key[0], report_date, variant)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return result
 
-    def ground_truth(self, feed: Feed | str, report_date: date) -> list[dict[str, Any]]:
+    def ground_truth(self, feed: Feed | str, report_date: date, variant: Variant | None = None) -> list[dict[str, Any]]:
         """One entry per data row of the file, in file order; empty when there is no file."""
-        rendered = self.rendered(feed, report_date)
+        rendered = self.rendered(feed, report_date, variant)
         return [row.to_dict() for row in rendered.rows] if rendered else []
 
     def file_truth(self, feed: Feed | str, report_date: date) -> dict[str, Any] | None:
+        """The latest file's truth, with every version published (time, faults, sha256)."""
         rendered = self.rendered(feed, report_date)
-        return rendered.file.to_dict() if rendered else None
+        if rendered is None:
+            return None
+        published = []
+        for version in self.versions(feed, report_date):
+            content = self.rendered(feed, report_date, version.variant)
+            published.append(version.to_dict() | {"sha256": content.file.sha256 if content else None})
+        return rendered.file.to_dict() | {"versions": published}
 
     def directory_truth(self) -> list[dict[str, Any]]:
         """The directory's full detail of every location, plus what only the simulator knows."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import requests
 
-from careshare.sources.http import RetryPolicy, SourceUnavailable, get_with_retries
+from careshare.sources.http import RetryPolicy, SourceUnavailable, request_with_retries
 
 PAGE_SIZE = 1000
 
@@ -22,11 +23,18 @@ class DirectoryClient:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     workers: int = 8
     session: requests.Session = field(default_factory=requests.Session)
+    sleep: Callable[[float], None] = time.sleep
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         url = f"{self.base_url.rstrip('/')}/public/v1/{path}"
-        response = get_with_retries(
-            self.session, url, {"Ocp-Apim-Subscription-Key": self.key}, self.policy, params=params
+        response = request_with_retries(
+            self.session,
+            url,
+            {"Ocp-Apim-Subscription-Key": self.key},
+            self.policy,
+            params=params,
+            accept=_json_problem,
+            sleep=self.sleep,
         )
         if response.status_code == 404:
             raise SourceUnavailable(f"GET {url}: not found")
@@ -65,3 +73,11 @@ class DirectoryClient:
             pages = int(body.get("totalPages", 1))
             page += 1
         return changed
+
+
+def _json_problem(response: requests.Response) -> str | None:
+    try:
+        response.json()
+    except ValueError:
+        return f"body is not complete JSON ({len(response.content)} bytes)"
+    return None

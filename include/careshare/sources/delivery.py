@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 
 import requests
 
-from careshare.sources.http import RetryPolicy, get_with_retries
+from careshare.sources.http import RetryPolicy, request_with_retries
 from careshare.storage import ObjectStore
 
 
@@ -41,23 +43,50 @@ def body_problem(response: requests.Response) -> str | None:
     return None
 
 
-def fetch_export(
-    base_url: str,
-    api_key: str,
-    feed: str,
-    report_date: date,
-    *,
-    session: requests.Session | None = None,
-    policy: RetryPolicy | None = None,
-) -> Delivery | None:
-    """GET {base_url}/exports/{feed}/{date}; None when the file is not published (404)."""
-    url = f"{base_url.rstrip('/')}/exports/{feed}/{report_date.isoformat()}"
-    response = get_with_retries(
-        session or requests.Session(), url, {"X-API-Key": api_key}, policy or RetryPolicy(), accept=body_problem
-    )
-    if response.status_code == 404:
-        return None
-    return Delivery(feed, report_date, response.content, "http", url)
+@dataclass(frozen=True)
+class FeedEndpoint:
+    """The export API of SOURCES.md: `GET {base_url}/exports/{feed}/{YYYY-MM-DD}` with `X-API-Key`."""
+
+    base_url: str
+    api_key: str
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+
+    def url(self, feed: str, report_date: date) -> str:
+        return f"{self.base_url.rstrip('/')}/exports/{feed}/{report_date.isoformat()}"
+
+    def _request(self, method: str, feed: str, report_date: date, **options) -> requests.Response:
+        with requests.Session() as session:
+            return request_with_retries(
+                session,
+                self.url(feed, report_date),
+                {"X-API-Key": self.api_key},
+                self.policy,
+                method=method,
+                sleep=self.sleep,
+                **options,
+            )
+
+    def fetch(self, feed: str, report_date: date) -> Delivery | None:
+        """The file, its body checked against Content-Length and X-Content-SHA256; None when not published."""
+        response = self._request("GET", feed, report_date, accept=body_problem)
+        if response.status_code == 404:
+            return None
+        return Delivery(feed, report_date, response.content, "http", self.url(feed, report_date))
+
+    def published_sha256(self, feed: str, report_date: date) -> str | None:
+        """The sha256 of the file published now (HEAD, so no body is moved); None when not published.
+
+        A server that declares no X-Content-SHA256 is asked for the body, which is hashed.
+        """
+        response = self._request("HEAD", feed, report_date)
+        if response.status_code == 404:
+            return None
+        declared = response.headers.get("X-Content-SHA256")
+        if declared:
+            return declared.lower()
+        delivery = self.fetch(feed, report_date)
+        return delivery.sha256 if delivery else None
 
 
 def read_landing(store: ObjectStore, feed: str, report_date: date) -> Delivery | None:

@@ -1,5 +1,6 @@
-"""HTTP GET with the retry rules both source APIs need: 429 honours Retry-After, 5xx and
-connection failures back off exponentially, auth failures stop at once."""
+"""HTTP GET/HEAD with the retry rules both source APIs need: 429 honours Retry-After, 5xx,
+timeouts, dropped connections and bodies that fail their checks back off exponentially, auth
+failures stop at once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -33,15 +36,25 @@ class RetryPolicy:
         return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
 
 
-def retry_after_seconds(response: requests.Response, fallback: float, ceiling: float) -> float:
-    value = response.headers.get("Retry-After", "")
+def retry_after_seconds(
+    response: requests.Response,
+    fallback: float,
+    ceiling: float,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> float:
+    """Retry-After as seconds or as an HTTP date, within [0, ceiling]; `fallback` when absent or unreadable."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return min(max(float(value), 0.0), ceiling)
+        seconds = float(value)
     except ValueError:
-        return fallback
+        try:
+            seconds = (parsedate_to_datetime(value) - now()).total_seconds()
+        except (TypeError, ValueError):
+            return fallback
+    return min(max(seconds, 0.0), ceiling)
 
 
-def get_with_retries(
+def request_with_retries(
     session: requests.Session,
     url: str,
     headers: Mapping[str, str],
@@ -50,6 +63,7 @@ def get_with_retries(
     accept: Callable[[requests.Response], str | None] = lambda _r: None,
     params: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    method: str = "GET",
 ) -> requests.Response:
     """Return the first response that is 200 (and passes `accept`) or 404.
 
@@ -59,12 +73,14 @@ def get_with_retries(
     for attempt in range(1, policy.attempts + 1):
         wait = policy.backoff(attempt)
         try:
-            response = session.get(url, headers=dict(headers), params=params, timeout=policy.timeout_seconds)
+            response = session.request(
+                method, url, headers=dict(headers), params=params, timeout=policy.timeout_seconds
+            )
         except requests.RequestException as error:
             problem = f"{type(error).__name__}: {error}"
         else:
             if response.status_code in (401, 403):
-                raise SourceAuthError(f"GET {url} refused the key (HTTP {response.status_code})")
+                raise SourceAuthError(f"{method} {url} refused the key (HTTP {response.status_code})")
             if response.status_code == 404:
                 return response
             if response.status_code == 200:
@@ -78,8 +94,10 @@ def get_with_retries(
             elif response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
             else:
-                raise SourceUnavailable(f"GET {url}: unexpected HTTP {response.status_code}")
+                raise SourceUnavailable(f"{method} {url}: unexpected HTTP {response.status_code}")
         if attempt < policy.attempts:
-            log.warning("GET %s attempt %d/%d: %s; retrying in %.1fs", url, attempt, policy.attempts, problem, wait)
+            log.warning(
+                "%s %s attempt %d/%d: %s; retrying in %.1fs", method, url, attempt, policy.attempts, problem, wait
+            )
             sleep(wait)
-    raise SourceUnavailable(f"GET {url}: gave up after {policy.attempts} attempts; last problem: {problem}")
+    raise SourceUnavailable(f"{method} {url}: gave up after {policy.attempts} attempts; last problem: {problem}")

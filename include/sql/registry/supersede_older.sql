@@ -1,5 +1,6 @@
+-- A usable delivery replaces every earlier one of its day; a rejected one keeps its status.
 UPDATE raw_delivery
-SET status = 'superseded', superseded_by = :sha256
+SET status = CASE WHEN status = 'rejected' THEN status ELSE 'superseded' END, superseded_by = :sha256
 WHERE feed = :feed
   AND report_date = :report_date
   AND sha256 <> :sha256

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from careshare.conform import normalise as n
+from careshare.simulator.mess import CQC_BAD_TIMESTAMP_FORMATS, CT_BAD_TIMESTAMP_FORMATS, pad_id, restyle_postcode
 
 digits = st.text(alphabet="0123456789", min_size=9, max_size=11)
 spaces = st.text(alphabet=" \t", max_size=3)
@@ -106,3 +107,60 @@ def test_choices_match_case_insensitively_and_keep_unknown_answers():
     values = n.canonical_choice(pd.Series([" yes", "NO", "Maybe", ""], dtype="str"), ("Yes", "No"))
     assert values.tolist()[:3] == ["Yes", "No", "Maybe"]
     assert pd.isna(values.iloc[3])
+
+
+ods_codes = st.from_regex(r"\AV[A-Z][A-Z0-9]{3}\Z")
+
+
+@given(ods_codes, spaces, spaces, st.booleans())
+def test_ods_codes_in_any_case_and_padding_normalise_to_one_code(code, left, right, lower):
+    raw = f"{left}{code.lower() if lower else code}{right}"
+    assert one(n.normalise_ods_code, raw) == code
+    assert one(n.normalise_ods_code, one(n.normalise_ods_code, raw)) == code
+
+
+@given(digits, st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_every_padding_the_simulator_produces_normalises_back(body, u):
+    assert one(n.normalise_location_id, pad_id(f"1-{body}", u)) == f"1-{body}"
+    assert one(n.normalise_location_id, pad_id(body, u)) == f"1-{body}"
+
+
+@given(outward, inward, st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_every_postcode_variant_the_simulator_produces_normalises_back(out, inn, u):
+
+    assert one(n.normalise_postcode, restyle_postcode(f"{out} {inn}", u)) == f"{out} {inn}"
+
+
+@given(st.text(max_size=12))
+def test_postcode_normalisation_is_idempotent_and_never_adds_characters(raw):
+    once = one(n.normalise_postcode, raw)
+    if isinstance(once, str):
+        assert one(n.normalise_postcode, once) == once
+        assert set(once.replace(" ", "")) <= set(raw.upper())
+
+
+@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2023, 12, 31)), st.integers(0, 3))
+def test_the_simulators_wrong_timestamp_formats_are_never_guessed(wall, which):
+    ct = wall.strftime(CT_BAD_TIMESTAMP_FORMATS[which % len(CT_BAD_TIMESTAMP_FORMATS)])
+    cqc = wall.replace(tzinfo=UTC).strftime(CQC_BAD_TIMESTAMP_FORMATS[which % len(CQC_BAD_TIMESTAMP_FORMATS)])
+    assert n.parse_uk_local_timestamp(pd.Series([ct], dtype="str"))[1].iloc[0]
+    assert n.parse_iso_timestamp(pd.Series([cqc], dtype="str"))[1].iloc[0]
+
+
+@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2023, 12, 31)))
+def test_a_uk_wall_time_keeps_its_calendar_date_in_uk_time(wall):
+    wall = wall.replace(second=0, microsecond=0)
+    instants, bad = n.parse_uk_local_timestamp(pd.Series([wall.strftime("%d/%m/%Y %H:%M")], dtype="str"))
+    assert not bad.iloc[0]
+    assert n.uk_local_date(instants).iloc[0] == pd.Timestamp(wall.date())
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2023, 12, 31)),
+    st.sampled_from(["", "Z", "+01:00", "+0100", "-03:30"]),
+    st.sampled_from(["T", " "]),
+)
+def test_iso_timestamps_need_an_offset(moment, offset, separator):
+    text = moment.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + offset
+    _, bad = n.parse_iso_timestamp(pd.Series([text], dtype="str"))
+    assert bad.iloc[0] == (offset == "")

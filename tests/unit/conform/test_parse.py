@@ -148,3 +148,51 @@ def test_home_care_header_is_its_own():
     with pytest.raises(FileRejected, match="Service_Type"):
         parse(csv_bytes(ct_header(), [ct_row()]), spec=CT_HOME_CARE)
     assert "Service_Type" in header
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_file_that_ends_part_way_through_a_record_is_truncated(newline):
+    whole = csv_bytes(ct_header(), [ct_row(), ct_row(), ct_row()], newline=newline)
+    cut_in_a_field = whole[: whole.rindex(b"1-123456789") + 4]
+    cut_in_quotes = whole[: whole.rindex(b'"House"')]
+    for data in (cut_in_a_field, cut_in_quotes):
+        with pytest.raises(FileRejected) as caught:
+            parse(data)
+        assert caught.value.rule == "file.truncated" and "cut short" in str(caught.value)
+
+
+def test_a_header_cut_short_is_truncated_too():
+    with pytest.raises(FileRejected, match=r"file.truncated"):
+        parse(",".join(ct_header()[:5]).encode())
+
+
+def test_a_complete_last_record_without_a_line_break_is_accepted():
+    data = csv_bytes(ct_header(), [ct_row(), ct_row()]).rstrip(b"\n")
+    assert parse(data).rows_delivered == 2
+
+
+def test_a_short_last_record_that_ends_its_line_is_a_row_issue_not_a_truncation():
+    header = ct_header()
+    parsed = parse(csv_bytes(header, [ct_row(), ["1-1", "short"]]))
+    assert [(i.source_row, i.rule) for i in parsed.issues] == [(2, "parse.row_width")]
+
+
+@pytest.mark.parametrize(
+    ("renamed", "to"),
+    [("Beds_Total", "Total_Beds"), ("Last_Updated", "Last Updated"), ("CQC_Location_ID", "cqc location id")],
+)
+def test_a_renamed_column_is_named_with_the_name_it_was_given(renamed, to):
+    header = [to if c == renamed else c for c in ct_header()]
+    rows = [{to if k == renamed else k: v for k, v in ct_row().items()}]
+    with pytest.raises(FileRejected) as caught:
+        parse(csv_bytes(header, rows))
+    assert caught.value.rule == "file.renamed_column"
+    assert f"required column renamed: {to!r} where {renamed} is required" in str(caught.value)
+
+
+def test_a_file_in_neither_utf8_nor_windows_1252_is_rejected_naming_the_byte():
+    data = ",".join(ct_header()).encode() + b"\n1,\x81\x8d\n"
+    with pytest.raises(FileRejected) as caught:
+        parse(data)
+    assert caught.value.rule == "file.encoding"
+    assert "not UTF-8 or Windows-1252" in str(caught.value) and "ct_care_homes/2020-12-01.csv" in str(caught.value)

@@ -5,7 +5,10 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -60,27 +63,36 @@ def test_serve_refuses_to_start_without_its_keys(monkeypatch):
         main(["simulator", "serve", *SMALL, "--port", "0"])
 
 
-def test_serve_answers_over_http_and_never_prints_its_keys():
+@contextmanager
+def serving(*options: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`careshare simulator serve` in its own process; yields it and its banner line."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT / "include"),
         "CARESHARE_SIM_API_KEY": "cli-secret-one",
         "CARESHARE_SIM_DIRECTORY_KEY": "cli-secret-two",
     }
-    command = [sys.executable, "-m", "careshare.cli", "simulator", "serve", *SMALL, "--port", "0"]
+    command = [sys.executable, "-m", "careshare.cli", "simulator", "serve", *SMALL, "--port", "0", *options]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        banner = process.stdout.readline()
-        base_url = banner.strip().split(" on ")[-1]
-        request = urllib.request.Request(
-            f"{base_url}/exports/ct_care_homes/2020-12-01", headers={"X-API-Key": "cli-secret-one"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-            assert response.read().startswith((b"CT_Home_ID", b"\xef\xbb\xbfCT_Home_ID"))
+        yield process, process.stdout.readline()
     finally:
         process.terminate()
-        out, err = process.communicate(timeout=10)
+        process.wait(timeout=10)
+
+
+def export_request(banner: str) -> urllib.request.Request:
+    base_url = banner.split(" on ")[-1].split(" with ")[0].strip()
+    return urllib.request.Request(
+        f"{base_url}/exports/ct_care_homes/2020-12-01", headers={"X-API-Key": "cli-secret-one"}
+    )
+
+
+def test_serve_answers_over_http_and_never_prints_its_keys():
+    with serving() as (process, banner), urllib.request.urlopen(export_request(banner), timeout=10) as response:
+        assert response.status == 200
+        assert response.read().startswith((b"CT_Home_ID", b"\xef\xbb\xbfCT_Home_ID"))
+    out, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "cli-secret" not in banner + out + err
 
@@ -95,3 +107,39 @@ def test_files_are_identical_across_processes(tmp_path):
         subprocess.run(command, env=env, check=True, capture_output=True)
         digests.add(tuple((p.name, p.read_bytes()) for p in sorted(out.rglob("*.*"))))
     assert len(digests) == 1
+
+
+def test_serve_loads_a_fault_plan(tmp_path):
+    faults = tmp_path / "faults.json"
+    rule = {"kind": "rate_limited", "target": "exports", "times": 1, "retry_after": 9}
+    faults.write_text(json.dumps({"rules": [rule]}))
+    with serving("--faults", str(faults)) as (_, banner):
+        assert banner.strip().endswith("with 1 fault rules")
+        with pytest.raises(urllib.error.HTTPError) as limited:
+            urllib.request.urlopen(export_request(banner), timeout=10)
+        assert (limited.value.code, limited.value.headers["Retry-After"]) == (429, "9")
+        with urllib.request.urlopen(export_request(banner), timeout=10) as response:
+            assert response.status == 200
+
+
+def test_serve_refuses_a_broken_fault_plan(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARESHARE_SIM_API_KEY", "k1")
+    monkeypatch.setenv("CARESHARE_SIM_DIRECTORY_KEY", "k2")
+    faults = tmp_path / "faults.json"
+    faults.write_text('{"rules": [{"kind": "meteor"}]}')
+    with pytest.raises(SystemExit, match="not a fault plan"):
+        main(["simulator", "serve", *SMALL, "--port", "0", "--faults", str(faults)])
+
+
+def test_generate_can_write_the_first_versions_and_set_rates(tmp_path):
+    day = ["--start", "2020-12-01", "--end", "2020-12-01", "--feed", "ct_care_homes"]
+    rates = ["--clean", "--mess-rate", "empty_file=1", "--mess-rate", "extra_column=1"]
+    main(["simulator", "generate", *SMALL, *day, *rates, "--version", "first", "--out", str(tmp_path / "first")])
+    main(["simulator", "generate", *SMALL, *day, *rates, "--out", str(tmp_path / "latest")])
+    assert (tmp_path / "first" / "ct_care_homes" / "2020-12-01.csv").read_bytes() == b""
+    latest = (tmp_path / "latest" / "ct_care_homes" / "2020-12-01.csv").read_text()
+    assert latest.splitlines()[0].endswith(("Comments", "Export_Version", "Region_Name"))
+    truth = json.loads((tmp_path / "first" / "_truth" / "ct_care_homes" / "2020-12-01.file.json").read_text())
+    assert [v["file_mess"] for v in truth["versions"]] == [["empty_file", "extra_column"], ["extra_column"]]
+    with pytest.raises(SystemExit, match="no mess kind 'meteor'"):
+        main(["simulator", "generate", *SMALL, *day, "--mess-rate", "meteor=1", "--out", str(tmp_path)])

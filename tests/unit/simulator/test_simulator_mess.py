@@ -104,7 +104,7 @@ def test_duplicates_are_at_about_their_rate_and_point_at_the_winning_row(large_w
             assert ours <= theirs
             kinds["identical" if row == winner else "older"] += 1
             if row == winner:
-                assert truth["source_row"] == winner_truth["source_row"] + 1
+                assert truth["source_row"] == winner_truth["source_row"] - 1
     assert kinds["identical"] > 0 and kinds["older"] > 0
 
 
@@ -163,3 +163,103 @@ def test_rates_are_configurable(local_authorities):
     day = date(2020, 12, 1)
     rate = _rate(messy, Feed.CT_CARE_HOMES, [day, day + timedelta(days=1)], MessTag.PADDED_ID)
     assert 0.4 <= rate <= 0.6
+
+
+RAISED = MessRates().with_rates(
+    vacant_over_total=0.03,
+    absent_over_employed=0.03,
+    negative_count=0.03,
+    future_timestamp=0.03,
+    timestamp_format=0.03,
+    wrong_la_name=0.05,
+    deregistered_reporting=1.0,
+)
+ANSWER_DAYS = {
+    Feed.CT_CARE_HOMES: date(2021, 2, 3),
+    Feed.CT_HOME_CARE: date(2021, 2, 3),
+    Feed.CQC_UPDATE: date(2020, 10, 7),
+}
+
+
+@pytest.fixture(scope="module")
+def raised_world(local_authorities) -> World:
+    return World(11, 1500, 1000, local_authorities, DIRECTORY_AS_OF, mess=RAISED)
+
+
+def _tagged(world: World, feed: Feed, tag: MessTag) -> list[tuple[dict, dict]]:
+    pairs = [(t, r) for t, r in _truth_and_rows(world, feed, ANSWER_DAYS[feed]) if tag in t["mess"]]
+    assert pairs, f"no {tag} rows"
+    return pairs
+
+
+def _number(text: str) -> int:
+    return int(text) if text.lstrip("-").isdigit() else 0
+
+
+@pytest.mark.parametrize("feed", list(Feed))
+def test_counts_break_their_bounds_where_the_truth_says(raised_world, feed):
+    absent, employed = {
+        Feed.CT_CARE_HOMES: ("Staff_Absent_Covid", "Staff_Employed"),
+        Feed.CT_HOME_CARE: ("Care_Workers_Absent_Covid", "Care_Workers_Employed"),
+        Feed.CQC_UPDATE: ("staff_absent_covid", "staff_total"),
+    }[feed]
+    for _, row in _tagged(raised_world, feed, MessTag.ABSENT_OVER_EMPLOYED):
+        assert int(row[absent]) > int(row[employed])
+    if feed is Feed.CT_CARE_HOMES:
+        for _, row in _tagged(raised_world, feed, MessTag.VACANT_OVER_TOTAL):
+            assert int(row["Beds_Vacant"]) > int(row["Beds_Total"])
+    for _, row in _tagged(raised_world, feed, MessTag.NEGATIVE_COUNT):
+        assert sum(v.startswith("-") and v[1:].isdigit() for v in row.values()) == 1
+
+
+@pytest.mark.parametrize("feed", list(Feed))
+def test_timestamps_go_into_the_future_or_out_of_format_where_the_truth_says(raised_world, feed):
+    day = ANSWER_DAYS[feed]
+    column = "submitted_at" if feed is Feed.CQC_UPDATE else "Last_Updated"
+
+    def parse(text: str) -> datetime:
+        return datetime.fromisoformat(text) if feed is Feed.CQC_UPDATE else datetime.strptime(text, CT_TIMESTAMP_FORMAT)
+
+    for _, row in _tagged(raised_world, feed, MessTag.FUTURE_TIMESTAMP):
+        assert parse(row[column]).date() > day
+    for _, row in _tagged(raised_world, feed, MessTag.TIMESTAMP_FORMAT):
+        if feed is Feed.CQC_UPDATE:
+            assert "+" not in row[column][10:]  # no UTC offset, or not ISO 8601 at all
+        else:
+            with pytest.raises(ValueError):
+                datetime.strptime(row[column], CT_TIMESTAMP_FORMAT)
+
+
+def test_answer_faults_spare_rows_whose_outcome_another_row_decides(raised_world):
+    exempt = {MessTag.DUPLICATE_ROW, MessTag.SECOND_SUBMISSION, MessTag.OVERLAP_BOTH_SOURCES}
+    answer = {MessTag.VACANT_OVER_TOTAL, MessTag.ABSENT_OVER_EMPLOYED, MessTag.NEGATIVE_COUNT}
+    answer |= {MessTag.FUTURE_TIMESTAMP, MessTag.TIMESTAMP_FORMAT}
+    for feed in Feed:
+        for truth in raised_world.ground_truth(feed, date(2020, 12, 1)):
+            assert len(answer & set(truth["mess"])) <= 1
+            assert not (exempt & set(truth["mess"]) and answer & set(truth["mess"]))
+
+
+def test_a_provider_may_type_another_councils_name(raised_world):
+    directory = {row["locationId"]: row["localAuthority"] for row in raised_world.directory_truth()}
+    day = ANSWER_DAYS[Feed.CT_CARE_HOMES]
+    for truth, row in _tagged(raised_world, Feed.CT_CARE_HOMES, MessTag.WRONG_LA_NAME):
+        assert row["Local_Authority"] != raised_world.authorities.code_for(directory[truth["location_id"]], day).name
+
+
+def test_deregistered_locations_linger_and_are_tagged(raised_world):
+    closed = {
+        row["locationId"]: date.fromisoformat(row["deregistrationDate"])
+        for row in raised_world.directory_truth()
+        if row["deregistrationDate"]
+    }
+    seen = 0
+    for offset in range(0, 120, 30):
+        day = date(2021, 3, 1) + timedelta(days=offset)
+        for truth in raised_world.ground_truth(Feed.CT_CARE_HOMES, day):
+            late = truth["location_id"] in closed and closed[truth["location_id"]] < day
+            assert late == (MessTag.DEREGISTERED_REPORTING in truth["mess"])
+            if late:
+                assert (day - closed[truth["location_id"]]).days <= 60
+                seen += 1
+    assert seen

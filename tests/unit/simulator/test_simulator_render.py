@@ -7,7 +7,7 @@ import pytest
 from sim_helpers import DIRECTORY_AS_OF, read_dicts, read_rows
 
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, CT_TIMESTAMP_FORMAT, FEEDS, Feed, Kind
-from careshare.simulator import World, render_feed
+from careshare.simulator import MessTag, World, render_feed
 from careshare.simulator.render import UTF8_BOM
 from careshare.simulator.timeline import UK
 
@@ -140,7 +140,9 @@ def test_cqc_offsets_follow_uk_summer_time(clean_world):
 
 
 def _bounds_hold(feed: Feed, row: dict[str, str]) -> bool:
-    n = {k: int(v) for k, v in row.items() if v.isdigit()}
+    n = {k: int(v) for k, v in row.items() if v.lstrip("-").isdigit() and "_ID" not in k}
+    if min(n.values()) < 0:
+        return False
     if feed is Feed.CT_CARE_HOMES:
         return (
             n["Beds_Vacant"] <= n["Beds_Total"]
@@ -157,10 +159,16 @@ def _bounds_hold(feed: Feed, row: dict[str, str]) -> bool:
     return n["staff_absent_covid"] <= n["staff_total"] and n["people_confirmed_covid"] <= n["people_receiving_care"]
 
 
+ANSWER_MESS = {MessTag.VACANT_OVER_TOTAL, MessTag.ABSENT_OVER_EMPLOYED, MessTag.NEGATIVE_COUNT}
+
+
 @pytest.mark.parametrize(("feed", "day"), FEED_DAYS)
-def test_bounds_hold_in_clean_rows(small_world, feed, day):
+def test_bounds_hold_except_in_rows_whose_truth_says_otherwise(small_world, feed, day):
     rows = read_dicts(small_world.rendered(feed, day))
-    assert all(_bounds_hold(feed, row) for row in rows)
+    truth = small_world.ground_truth(feed, day)
+    held = [_bounds_hold(feed, row) for row, t in zip(rows, truth, strict=True) if not ANSWER_MESS & set(t["mess"])]
+    broken = [not _bounds_hold(feed, row) for row, t in zip(rows, truth, strict=True) if ANSWER_MESS & set(t["mess"])]
+    assert all(held) and all(broken)
 
 
 def test_daily_completion_is_between_50_and_80_percent(clean_world):
@@ -181,20 +189,26 @@ def test_stale_rows_keep_the_answers_of_their_last_day(clean_world):
     assert all(before[r["CT_Home_ID"]] == r for r in stale if r["CT_Home_ID"] in before)
 
 
-def test_provider_typed_council_is_the_one_valid_on_the_report_date(clean_world):
-    northants = {
-        row["locationId"]
-        for row in clean_world.directory_truth()
-        if row["localAuthority"] in ("North Northamptonshire", "West Northamptonshire")
-    }
-    assert northants
+@pytest.mark.parametrize(
+    ("today", "change", "before"),
+    [
+        (("North Northamptonshire", "West Northamptonshire"), date(2021, 4, 1), {"Northamptonshire"}),
+        (("Cumberland", "Westmorland and Furness"), date(2023, 4, 1), {"Cumbria"}),
+        (("North Yorkshire",), date(2023, 4, 1), {"North Yorkshire"}),  # same name, a new code (E06000065)
+    ],
+)
+def test_provider_typed_council_is_the_one_valid_on_the_report_date(clean_world, today, change, before):
+    """The boundary changes come from the reference: the day before, the old council; from it, today's."""
+    located = {row["locationId"]: row["localAuthority"] for row in clean_world.directory_truth()}
+    chosen = {loc for loc, council in located.items() if council in today}
+    assert chosen
 
     def councils_on(day: date) -> set[str]:
         rows = read_dicts(clean_world.rendered(Feed.CT_CARE_HOMES, day))
-        return {row["Local_Authority"] for row in rows if row["CQC_Location_ID"] in northants}
+        return {row["Local_Authority"] for row in rows if row["CQC_Location_ID"] in chosen}
 
-    assert councils_on(date(2021, 3, 31)) == {"Northamptonshire"}
-    assert councils_on(date(2021, 4, 1)) == {"North Northamptonshire", "West Northamptonshire"}
+    assert councils_on(change - timedelta(days=1)) == before
+    assert councils_on(change) == set(today)
 
 
 def test_encodings_and_line_endings(small_world):

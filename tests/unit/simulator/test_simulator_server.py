@@ -160,3 +160,24 @@ def test_faults_hook_can_replace_or_alter_responses(small_world):
 def test_unknown_paths_are_404(server):
     assert get(server, "/")[0] == 404
     assert get(server, "/public/v2/locations", {DIRECTORY_KEY_HEADER: DIRECTORY_KEY})[0] == 404
+
+
+def test_an_amended_location_changes_its_record_its_page_and_the_changes_window(local_authorities):
+    from sim_helpers import DIRECTORY_AS_OF
+
+    from careshare.simulator import World
+
+    world = World(9, 60, 40, local_authorities, DIRECTORY_AS_OF)
+    location = world.population.location_id[5]
+    at = datetime(2021, 3, 30, 12, tzinfo=UTC)
+    window = "/public/v1/changes/location?startTimestamp=2021-03-30T00:00:00Z&endTimestamp=2021-03-31T00:00:00Z"
+    with SimulatorServer(world, API_KEY, DIRECTORY_KEY) as running:
+        before = directory(running, window)[1]["changes"]
+        world.directory.amend(location, at, name="Renamed House", postalCode="ZZ1 1ZZ")
+        assert directory(running, window)[1]["changes"] == sorted({*before, location})
+        detail = directory(running, f"/public/v1/locations/{location}")[1]
+        assert (detail["name"], detail["postalCode"]) == ("Renamed House", "ZZ1 1ZZ")
+        page = directory(running, "/public/v1/locations?page=1&perPage=100")[1]["locations"]
+        assert {"locationId": location, "locationName": "Renamed House", "postalCode": "ZZ1 1ZZ"} in page
+    with pytest.raises(ValueError, match="no field"):
+        world.directory.amend(location, at, colour="red")

@@ -1,0 +1,117 @@
+"""`careshare access ...`: check the recipients, write or apply their IAM policies, sign links."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from careshare.access.recipients import DEFAULT_CONFIG
+
+DURATION = re.compile(r"^(\d+)([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def register_access(groups: Any) -> None:
+    access = groups.add_parser("access", help="recipients, IAM policies and pre-signed links")
+    commands = access.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser("check", help="validate config/recipients.toml against the reference")
+    check.set_defaults(handler=_check)
+
+    policies = commands.add_parser("policies", help="write each recipient's IAM policy documents as JSON")
+    policies.add_argument("--out", type=Path, required=True)
+    policies.set_defaults(handler=_policies)
+
+    provision = commands.add_parser("provision", help="create or update the recipients' IAM users and policies")
+    provision.set_defaults(handler=_provision)
+
+    presign = commands.add_parser("presign", help="time-limited links to a recipient's files of one release")
+    presign.add_argument("--recipient", required=True)
+    presign.add_argument("--dataset", required=True)
+    presign.add_argument("--date", type=date.fromisoformat, required=True)
+    presign.add_argument("--version", type=int, default=None, help="default: the current version")
+    presign.add_argument("--expires", type=duration, default=timedelta(hours=24), help="e.g. 30m, 24h, 7d")
+    presign.set_defaults(handler=_presign)
+
+    for command in (check, policies, provision, presign):
+        command.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="recipients TOML")
+
+
+def duration(text: str) -> timedelta:
+    match = DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number and s, m, h or d, e.g. 24h")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _context(args: argparse.Namespace):
+    from careshare.access.recipients import load_recipients
+    from careshare.config import Settings
+    from careshare.reference import load_local_authorities
+
+    settings = Settings.from_env()
+    reference = load_local_authorities(settings.reference_csv)
+    return settings, reference, load_recipients(reference, args.config)
+
+
+def _grants(args: argparse.Namespace):
+    from careshare.access.policy import Publication, recipient_policies
+    from careshare.datasets import DATASETS
+
+    settings, reference, recipients = _context(args)
+    publication = Publication.from_uri(settings.publish_uri)
+    return {r: recipient_policies(r, publication, DATASETS.values(), reference) for r in recipients}
+
+
+def _check(args: argparse.Namespace) -> int:
+    _, _, recipients = _context(args)
+    for r in recipients:
+        scope = "every council" if r.national else f"{len(r.la_codes)} councils"
+        print(f"{r.id:32} {r.kind:9} {scope:16} {r.name}")
+    print(f"{len(recipients)} recipients, valid", file=sys.stderr)
+    return 0
+
+
+def _policies(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    for policies in _grants(args).values():
+        for policy in policies:
+            (args.out / f"{policy.name}.json").write_text(json.dumps(policy.document, indent=2) + "\n")
+            print(f"{policy.name}: {policy.size} characters")
+    return 0
+
+
+def _provision(args: argparse.Namespace) -> int:
+    import boto3
+
+    from careshare.access.iam import provision
+
+    report = provision(boto3.client("iam"), _grants(args))
+    print(json.dumps(report.__dict__, indent=2))
+    return 0
+
+
+def _presign(args: argparse.Namespace) -> int:
+    from careshare.access.presign import presign_release
+    from careshare.access.recipients import recipient
+    from careshare.storage import S3Store, open_store
+
+    settings, _, recipients = _context(args)
+    store = open_store(settings.publish_uri)
+    if not isinstance(store, S3Store):
+        raise SystemExit("careshare: pre-signed links need an s3:// CARESHARE_PUBLISH_URI")
+    links = presign_release(
+        store,
+        recipient(recipients, args.recipient),
+        args.dataset,
+        args.date,
+        expires_in=args.expires,
+        version=args.version,
+    )
+    print(json.dumps(links, indent=2))
+    return 0

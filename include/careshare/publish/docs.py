@@ -1,0 +1,181 @@
+"""The consumer documentation, generated from careshare.datasets (the one definition).
+
+A Frictionless Table Schema per dataset (machine-readable: names, types, units, sources, keys)
+and a data dictionary in Markdown (for people). Both are published under `_docs/` with every
+release and kept in the repository under `docs/`; a test fails when the repository copy is stale
+(`careshare publish docs` rewrites it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from careshare.datasets import DATASETS, PARTITION_COLUMNS, Dataset
+from careshare.publish import layout
+from careshare.publish.formats import FORMULA_TRIGGERS, is_national, key_columns
+from careshare.storage import ObjectStore
+
+TABLE_SCHEMA_TYPES = {
+    "string": "string",
+    "int32": "integer",
+    "float64": "number",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "datetime",
+}
+REPO_DOCS = {"dictionary": "docs/data_dictionary.md", "schema": "docs/schema/{dataset}.json"}
+
+
+def table_schema(dataset: Dataset) -> dict:
+    fields = []
+    for f in dataset.fields:
+        field = {
+            "name": f.name,
+            "type": TABLE_SCHEMA_TYPES[f.type],
+            "description": f.description,
+            "constraints": {"required": not f.nullable},
+            "arrowType": str(f.arrow_type),
+            "source": f.source,
+            "since": f.since,
+        }
+        if f.unit:
+            field["unit"] = f.unit
+        if f.name in PARTITION_COLUMNS and not is_national(dataset):
+            field["partition"] = "in the path of Parquet files (hive), a column of CSV files"
+        if f.type == "timestamp":
+            field["format"] = "UTC; CSV: YYYY-MM-DD HH:MM:SS"
+        fields.append(field)
+    return {
+        "name": dataset.name,
+        "title": dataset.name.replace("_", " "),
+        "description": dataset.description,
+        "grain": dataset.grain,
+        "primaryKey": [name.strip() for name in dataset.grain.split(",")],
+        "missingValues": [""],
+        "fields": fields,
+    }
+
+
+def schema_bytes(dataset: Dataset) -> bytes:
+    return (json.dumps(table_schema(dataset), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def schema_reference(dataset: Dataset) -> dict[str, str]:
+    """How a manifest names the schema its files follow."""
+    return {"key": layout.schema_key(dataset.name), "sha256": hashlib.sha256(schema_bytes(dataset)).hexdigest()}
+
+
+def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
+    lines = [
+        "# careshare data dictionary",
+        "",
+        "Generated from `include/careshare/datasets.py` by `careshare publish docs`; do not edit by hand.",
+        "Machine-readable: `_docs/schema/<dataset>.json` (Frictionless Table Schema) beside this file.",
+        "",
+        "## Files",
+        "",
+        "Every dataset is published per council (ONS code) and report date, as Parquet and as CSV:",
+        "",
+        "| what | key |",
+        "| --- | --- |",
+        "| your index (every release, the latest) | `<dataset>/la_code=<code>/_index.json` |",
+        "| current Parquet (hive) | `<dataset>/la_code=<code>/report_date=<YYYY-MM-DD>/part-0.parquet` |",
+        "| a release's manifest | `<dataset>/la_code=<code>/_releases/report_date=<date>/v<NNNN>.json` |",
+        "| a release's files, kept | `<dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.<parquet, csv>` |",
+        "",
+        "A corrected report date is a new release version; earlier versions stay readable through their",
+        "manifests. Your index lists, per report date, the versions that changed your files and which one is",
+        "current; `latest` is the newest report date's current version. A manifest gives each file's SHA-256,",
+        "size and rows, and what changed since the previous version (rows added, removed, changed and",
+        "unchanged, matched on the dataset's key); a version that withdrew your rows has no files.",
+        "",
+        "Parquet files hold every column except `la_code` and `report_date`, which are in the path (the hive",
+        "convention). CSV files hold every column, UTF-8 with a byte order mark and a header, CRLF line ends;",
+        "an empty cell is no value; booleans are `true`/`false`; timestamps are UTC as `YYYY-MM-DD HH:MM:SS`.",
+        "Text cells starting with "
+        + ", ".join(f"`{_visible(c)}`" for c in FORMULA_TRIGGERS)
+        + " are prefixed with `'` so that no spreadsheet runs them as a formula; Parquet keeps the original.",
+        "",
+    ]
+    for dataset in datasets.values():
+        lines += _dataset_section(dataset)
+    return "\n".join(lines)
+
+
+def _dataset_section(dataset: Dataset) -> list[str]:
+    scope = "national (one file per report date)" if is_national(dataset) else "per council and report date"
+    key = ", ".join(f"`{name}`" for name in key_columns(dataset)) or "none (one row per file)"
+    lines = [
+        f"## `{dataset.name}`",
+        "",
+        dataset.description,
+        "",
+        f"- Grain: {dataset.grain}. Key within a file: {key}.",
+        f"- Files: {scope}.",
+        "",
+        "| column | type | unit | required | meaning | source | since |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in dataset.fields:
+        cells = [
+            f"`{f.name}`",
+            TABLE_SCHEMA_TYPES[f.type],
+            f.unit,
+            "yes" if not f.nullable else "",
+            f.description,
+            f.source,
+            f.since,
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return [*lines, ""]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _visible(character: str) -> str:
+    return {"\t": "tab", "\r": "carriage return"}.get(character, character)
+
+
+def generated(datasets: Mapping[str, Dataset] = DATASETS) -> dict[str, bytes]:
+    """Repository path -> content."""
+    files = {REPO_DOCS["dictionary"]: data_dictionary(datasets).encode()}
+    for dataset in datasets.values():
+        files[REPO_DOCS["schema"].format(dataset=dataset.name)] = schema_bytes(dataset)
+    return files
+
+
+def write_repo_docs(root: Path) -> list[str]:
+    written = []
+    for path, content in generated().items():
+        target = root / path
+        if not target.is_file() or target.read_bytes() != content:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            written.append(path)
+    return written
+
+
+def stale_repo_docs(root: Path) -> list[str]:
+    return [
+        path
+        for path, content in generated().items()
+        if not (root / path).is_file() or (root / path).read_bytes() != content
+    ]
+
+
+def publish_docs(store: ObjectStore, datasets: Mapping[str, Dataset] = DATASETS) -> list[str]:
+    """Upload the dictionary and schemas where they differ from what is published."""
+    wanted = {layout.dictionary_key(): data_dictionary(datasets).encode()}
+    wanted |= {layout.schema_key(d.name): schema_bytes(d) for d in datasets.values()}
+    changed = []
+    for key, content in wanted.items():
+        found = store.get_tagged(key)
+        if found is None or found[0] != content:
+            store.put(key, content)
+            changed.append(key)
+    return changed

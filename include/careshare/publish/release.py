@@ -1,0 +1,408 @@
+"""The release protocol for one dataset and report date.
+
+1. Build every council's Parquet and CSV in memory (deterministic bytes, content-addressed).
+2. If the committed release of the date has the same content, there is nothing to release.
+3. Stage the new files under `_staging/`, read them back and verify checksum, schema and rows.
+4. Copy them to their content-addressed release keys (invisible until a manifest names them).
+5. Commit: write the release manifest `vNNNN.json` with If-None-Match, so of two runs only one
+   commits a version; the loser re-reads the winner and tries the next version if it differs.
+6. After the commit: each council's manifest, the current hive view, the councils' indexes and
+   the dataset's `latest` pointer; then a completion marker. Every step is idempotent, and a rerun
+   that finds a committed release without its marker finishes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from careshare.datasets import PARTITION_COLUMNS, Dataset
+from careshare.publish import layout
+from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
+from careshare.publish.changes import Changes, compare, unchanged
+from careshare.publish.formats import csv_bytes, key_columns, parquet_bytes, split_by_council
+from careshare.publish.parallel import in_parallel
+from careshare.publish.verify import StagedFile, verify_staged
+from careshare.reference import LocalAuthorities
+from careshare.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = "careshare-release/1"
+COMMIT_ATTEMPTS = 5
+STAGING_MAX_AGE = timedelta(hours=6)  # far longer than any publish run: older staging is abandoned
+
+
+class ReleaseConflict(RuntimeError):
+    """Other runs kept committing this report date; try again later."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One scope's rows (a council's, or the national file) and their files."""
+
+    scope: layout.Scope
+    table: pa.Table
+    files: dict[str, bytes]
+    checksums: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checksums", {f: hashlib.sha256(data).hexdigest() for f, data in self.files.items()})
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+    def sha256(self, fmt: str) -> str:
+        return self.checksums[fmt]
+
+
+@dataclass
+class ReleaseOutcome:
+    dataset: str
+    report_date: date
+    version: int
+    new: bool
+    rows: int
+    scopes: int
+    changes: Changes
+    published_at: str
+    fingerprint: str
+    manifest_key: str
+    withdrawn: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "report_date": self.report_date.isoformat(),
+            "version": self.version,
+            "new_version": self.new,
+            "rows": self.rows,
+            "scopes": self.scopes,
+            "changes": self.changes.as_dict(),
+            "withdrawn": self.withdrawn,
+            "published_at": self.published_at,
+            "manifest": self.manifest_key,
+        }
+
+
+def build_parts(table: pa.Table, dataset: Dataset, reference: LocalAuthorities) -> dict[str, Part]:
+    """label -> Part; every council code is checked against the reference before any key is built."""
+    parts = {}
+    for la_code, rows in split_by_council(table, dataset).items():
+        scope = (
+            layout.Scope.national(dataset.name)
+            if la_code is None
+            else layout.Scope.council(dataset.name, la_code, reference)
+        )
+        files = {layout.PARQUET: parquet_bytes(rows, dataset), layout.CSV: csv_bytes(rows, dataset)}
+        parts[scope.label] = Part(scope, rows, files)
+    return parts
+
+
+def fingerprint(parts: dict[str, Part]) -> str:
+    listing = {label: {fmt: part.sha256(fmt) for fmt in layout.FORMATS} for label, part in sorted(parts.items())}
+    return hashlib.sha256(canonical_json(listing)).hexdigest()
+
+
+def publish_release(
+    store: ObjectStore,
+    dataset: Dataset,
+    report_date: date,
+    table: pa.Table,
+    reference: LocalAuthorities,
+    *,
+    schema: Document,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ReleaseOutcome:
+    """Publish `table` as the report date's release of `dataset` unless it is already the current one."""
+    parts = build_parts(table, dataset, reference)
+    content = fingerprint(parts)
+    for _ in range(COMMIT_ATTEMPTS):
+        previous = current_release(store, dataset.name, report_date)
+        if previous and previous["fingerprint"] == content:
+            if not _complete(store, previous):
+                finish(store, previous, refresh_all=True)
+            return outcome(previous, new=False)
+        token = staging_token(now())
+        staged = stage(store, dataset, report_date, parts, previous, token)
+        verify_staged(store, staged, dataset)
+        promote(store, staged)
+        manifest = release_manifest(store, dataset, report_date, parts, previous, content, schema, now())
+        key = layout.release_manifest(dataset.name, report_date, manifest["version"])
+        committed = store.put(key, canonical_json(manifest), if_absent=True)
+        store.delete([s.staged_key for s in staged])
+        if committed:
+            if previous is not None and not _complete(store, previous):
+                finish(store, previous, refresh_all=True)
+            finish(store, manifest, refresh_all=False)
+            remove_abandoned_staging(store, now())
+            log.info("released %s %s %s", dataset.name, report_date, layout.version_name(manifest["version"]))
+            return outcome(manifest, new=True)
+        log.warning("%s %s: another run committed %s first; retrying", dataset.name, report_date, key)
+    raise ReleaseConflict(f"{dataset.name} {report_date}: no version committed after {COMMIT_ATTEMPTS} attempts")
+
+
+def current_release(store: ObjectStore, dataset: str, report_date: date) -> Document | None:
+    versions = layout.committed_versions(store.keys(layout.release_prefix(dataset, report_date)))
+    if not versions:
+        return None
+    return read_json(store, layout.release_manifest(dataset, report_date, versions[-1]))
+
+
+def staging_token(moment: datetime) -> str:
+    """Time first, so that abandoned staging can be recognised by age from its key alone."""
+    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def stage(
+    store: ObjectStore,
+    dataset: Dataset,
+    report_date: date,
+    parts: dict[str, Part],
+    previous: Document | None,
+    token: str,
+) -> list[StagedFile]:
+    """Upload the files that the current release does not already hold."""
+    prefix = layout.staging_prefix(dataset.name, report_date, token)
+    known = _files_of(previous)
+    wanted = [
+        StagedFile(
+            staged_key=layout.staging_file(prefix, part.scope, part.sha256(fmt), fmt),
+            release_key=part.scope.release_file(report_date, part.sha256(fmt), fmt),
+            fmt=fmt,
+            sha256=part.sha256(fmt),
+            rows=part.rows,
+            data=part.files[fmt],
+        )
+        for part in parts.values()
+        for fmt in layout.FORMATS
+        if known.get((part.scope.label, fmt)) != part.sha256(fmt)
+    ]
+    in_parallel(lambda f: store.put(f.staged_key, f.data), wanted)
+    return wanted
+
+
+def promote(store: ObjectStore, staged: list[StagedFile]) -> None:
+    in_parallel(lambda f: store.copy(f.staged_key, f.release_key), staged)
+
+
+def release_manifest(
+    store: ObjectStore,
+    dataset: Dataset,
+    report_date: date,
+    parts: dict[str, Part],
+    previous: Document | None,
+    content: str,
+    schema: Document,
+    moment: datetime,
+) -> Document:
+    version = previous["version"] + 1 if previous else 1
+    before = previous["parts"] if previous else {}
+    changes = dict(
+        zip(
+            parts,
+            in_parallel(lambda label: _part_changes(store, dataset, parts[label], before.get(label)), list(parts)),
+            strict=True,
+        )
+    )
+    known = _files_of(previous)
+    refreshed = {
+        label for label, part in parts.items() if any(known.get((label, f)) != part.sha256(f) for f in layout.FORMATS)
+    }
+    entries = {
+        label: {
+            "rows": part.rows,
+            # a council's own history lists the versions that changed its files
+            "manifest": part.scope.manifest(report_date, version) if label in refreshed else before[label]["manifest"],
+            "files": {
+                fmt: {
+                    "key": part.scope.release_file(report_date, part.sha256(fmt), fmt),
+                    "sha256": part.sha256(fmt),
+                    "bytes": len(part.files[fmt]),
+                }
+                for fmt in layout.FORMATS
+            },
+            "files_changed": label in refreshed,
+            "changes": changes[label].as_dict(),
+        }
+        for label, part in sorted(parts.items())
+    }
+    removed = {label: Changes(removed=entry["rows"]) for label, entry in sorted(before.items()) if label not in parts}
+    withdrawn = {
+        label: {
+            "rows": 0,
+            "manifest": _scope(dataset.name, label).manifest(report_date, version),
+            "changes": change.as_dict(),
+        }
+        for label, change in removed.items()
+    }
+    total = sum([*changes.values(), *removed.values()], Changes())
+    return {
+        "format": MANIFEST_FORMAT,
+        "dataset": dataset.name,
+        "report_date": report_date.isoformat(),
+        "version": version,
+        "previous_version": previous["version"] if previous else None,
+        "published_at": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "fingerprint": content,
+        "schema": schema,
+        "rows": sum(part.rows for part in parts.values()),
+        "changes": total.as_dict(),
+        "parts": entries,
+        "withdrawn": withdrawn,
+    }
+
+
+def _part_changes(store: ObjectStore, dataset: Dataset, part: Part, before: Document | None) -> Changes:
+    if before is None:
+        return Changes(added=part.rows)
+    if before["files"][layout.PARQUET]["sha256"] == part.sha256(layout.PARQUET):
+        return unchanged(part.rows)
+    old = pq.read_table(io.BytesIO(store.get(before["files"][layout.PARQUET]["key"])))
+    new = part.table.drop_columns([c for c in PARTITION_COLUMNS if c in part.table.column_names])
+    return compare(old, new, key_columns(dataset))
+
+
+def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
+    """Everything readers see after a commit; safe to repeat."""
+    dataset, version = manifest["dataset"], manifest["version"]
+    report_date = date.fromisoformat(manifest["report_date"])
+    scopes = {label: _scope(dataset, label) for label in [*manifest["parts"], *manifest["withdrawn"]]}
+
+    def council_manifest(label: str) -> None:
+        entry = manifest["parts"].get(label) or manifest["withdrawn"][label]
+        document = {
+            "format": MANIFEST_FORMAT,
+            "dataset": dataset,
+            "la_code": scopes[label].la_code,
+            "report_date": manifest["report_date"],
+            "version": version,
+            "previous_version": manifest["previous_version"],
+            "published_at": manifest["published_at"],
+            "schema": manifest["schema"],
+            "rows": entry["rows"],
+            "changes": entry["changes"],
+            "files": entry.get("files", {}),
+        }
+        store.put(entry["manifest"], canonical_json(document), if_absent=True)
+
+    def index(label: str) -> None:
+        scope = scopes[label]
+        entry = manifest["parts"].get(label) or manifest["withdrawn"][label]
+        version_entry = {
+            "report_date": manifest["report_date"],
+            "version": version,
+            "published_at": manifest["published_at"],
+            "manifest": entry["manifest"],
+            "rows": entry["rows"],
+            "changes": entry["changes"],
+        }
+        latest = {
+            **version_entry,
+            "files": {fmt: f["key"] for fmt, f in entry.get("files", {}).items()},
+            "current_parquet": scope.current(report_date) if entry["rows"] else None,
+        }
+        header = {"dataset": dataset, "la_code": scope.la_code}
+        swap_json(store, scope.index, with_release(header, version_entry, latest))
+
+    labels = [label for label in scopes if manifest["parts"].get(label, {}).get("files_changed", True)]
+    in_parallel(council_manifest, labels)
+    sync_current_view(store, manifest, refresh_all=refresh_all)
+    in_parallel(index, labels)
+    pointer = {
+        "report_date": manifest["report_date"],
+        "version": version,
+        "published_at": manifest["published_at"],
+        "manifest": layout.release_manifest(dataset, report_date, version),
+    }
+    swap_json(store, layout.dataset_latest(dataset), with_latest(pointer))
+    store.put(layout.release_complete(dataset, report_date, version), canonical_json(pointer), if_absent=True)
+
+
+def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
+    """Make the hive view show the newest committed version of the date.
+
+    Two corrections of one date can finish concurrently; whichever finishes last re-reads the
+    newest commit after writing and repeats until the view it wrote is the newest one's.
+    """
+    dataset, report_date = manifest["dataset"], date.fromisoformat(manifest["report_date"])
+    touched = set(manifest["parts"]) | set(manifest["withdrawn"])
+    target = manifest
+    while True:
+        parts = target["parts"]
+
+        def apply(label: str, parts: Document = parts, full: bool = refresh_all) -> None:
+            scope, entry = _scope(dataset, label), parts.get(label)
+            if entry is None:
+                store.delete([scope.current(report_date)])
+            elif full or entry["files_changed"]:
+                store.copy(entry["files"][layout.PARQUET]["key"], scope.current(report_date))
+
+        in_parallel(apply, sorted(touched | set(parts)))
+        newest = current_release(store, dataset, report_date)
+        if newest is None or newest["version"] == target["version"]:
+            return
+        touched |= set(parts) | set(target["withdrawn"])
+        target, refresh_all = newest, True
+
+
+def remove_abandoned_staging(store: ObjectStore, moment: datetime) -> list[str]:
+    """Staging left behind by runs that died before their commit."""
+    cutoff = f"{(moment - STAGING_MAX_AGE).astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    abandoned = [key for key in store.keys(f"{layout.STAGING}/") if _staging_time(key) < cutoff]
+    store.delete(abandoned)
+    return abandoned
+
+
+def outcome(manifest: Document, *, new: bool) -> ReleaseOutcome:
+    return ReleaseOutcome(
+        dataset=manifest["dataset"],
+        report_date=date.fromisoformat(manifest["report_date"]),
+        version=manifest["version"],
+        new=new,
+        rows=manifest["rows"],
+        scopes=len(manifest["parts"]),
+        changes=Changes.from_dict(manifest["changes"]),
+        published_at=manifest["published_at"],
+        fingerprint=manifest["fingerprint"],
+        manifest_key=layout.release_manifest(
+            manifest["dataset"], date.fromisoformat(manifest["report_date"]), manifest["version"]
+        ),
+        withdrawn=sorted(manifest["withdrawn"]),
+    )
+
+
+def _files_of(manifest: Document | None) -> dict[tuple[str, str], str]:
+    if manifest is None:
+        return {}
+    return {
+        (label, fmt): entry["files"][fmt]["sha256"]
+        for label, entry in manifest["parts"].items()
+        for fmt in layout.FORMATS
+    }
+
+
+def _complete(store: ObjectStore, manifest: Document) -> bool:
+    return store.exists(
+        layout.release_complete(manifest["dataset"], date.fromisoformat(manifest["report_date"]), manifest["version"])
+    )
+
+
+def _scope(dataset: str, label: str) -> layout.Scope:
+    """A scope named in a committed manifest (its code was checked against the reference then)."""
+    return layout.Scope(dataset, None if label == "national" else label)
+
+
+def _staging_time(key: str) -> str:
+    parts = key.split("/")
+    return parts[3][:16] if len(parts) > 3 else ""

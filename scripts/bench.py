@@ -1,0 +1,342 @@
+"""Benchmark: a national-scale report date through the package path, its floor, a backfill, and
+the same day through Airflow. Prints figures; asserts nothing about time.
+
+    python scripts/bench.py [--day 2020-12-01] [--backfill-days 30] [--warehouse sqlite|postgresql]
+                            [--skip-backfill] [--skip-airflow]
+
+Stages (wall time and peak RSS, sampled every 10 ms): fetch (HTTP from the simulator, archive to
+S3, registry), load (parse, conform, validate with GX, stage), merge (+ accounting check),
+publish (Parquet per council to S3 + manifest). The floor reads the same files with pyarrow and
+writes the same number of Parquet objects with the same rows to the same endpoint, no logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "plugins"))
+FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")
+REGION = "eu-west-2"
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    peak_rss_mib: float = 0.0
+
+
+@dataclass
+class Timer:
+    stages: list[Stage] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str):
+        process = psutil.Process()
+        peak = [process.memory_info().rss]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.01):
+                peak[0] = max(peak[0], process.memory_info().rss)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            done.set()
+            sampler.join()
+            peak[0] = max(peak[0], process.memory_info().rss)
+            self.stages.append(Stage(name, elapsed, peak[0] / 2**20))
+
+    def total(self, prefix: str = "") -> float:
+        return sum(s.seconds for s in self.stages if s.name.startswith(prefix))
+
+    def print(self, title: str) -> None:
+        print(f"\n{title}")
+        print(f"  {'stage':<34} {'wall s':>8} {'peak RSS MiB':>13}")
+        for s in self.stages:
+            print(f"  {s.name:<34} {s.seconds:>8.2f} {s.peak_rss_mib:>13.0f}")
+        print(f"  {'total':<34} {self.total():>8.2f} {max(s.peak_rss_mib for s in self.stages):>13.0f}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--day", type=date.fromisoformat, default=date(2020, 12, 1))
+    parser.add_argument("--backfill-days", type=int, default=30)
+    parser.add_argument("--backfill-start", type=date.fromisoformat, default=date(2020, 11, 16))
+    parser.add_argument("--warehouse", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--skip-airflow", action="store_true")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "careshare-bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "careshare-bench-secret")
+    workdir = Path(tempfile.mkdtemp(prefix="careshare-bench-"))
+    env = Environment.start(workdir, args.warehouse)
+    try:
+        print(f"careshare benchmark on {os.cpu_count()} cores; warehouse {args.warehouse}; working folder {workdir}")
+        print(f"national world: {env.world_size()}")
+        national_day(env, args.day)
+        if not args.skip_backfill:
+            backfill(env, args.backfill_start, args.backfill_days)
+        if not args.skip_airflow:
+            through_airflow(env, args.day, workdir)
+    finally:
+        env.stop()
+    return 0
+
+
+class Environment:
+    """A national simulator world served over HTTP, a moto S3 endpoint and a warehouse."""
+
+    def __init__(self, workdir: Path, backend: str):
+        from moto.server import ThreadedMotoServer
+
+        from careshare.config import Settings
+        from careshare.reference import load_local_authorities
+        from careshare.simulator import SimulatorServer, World
+
+        self.workdir = workdir
+        self.backend = backend
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.s3_url = f"http://{host}:{port}"
+        authorities = load_local_authorities(Settings.from_env().reference_csv)
+        self.world = World.national(2020, authorities, date(2024, 6, 30))
+        self.simulator = SimulatorServer(self.world, "bench-feeds-key", "bench-directory-key")
+        self.simulator.start()
+        self._platforms = 0
+
+    @classmethod
+    def start(cls, workdir: Path, backend: str) -> Environment:
+        return cls(workdir, backend)
+
+    def world_size(self) -> str:
+        truth = self.world.directory_truth()
+        homes = sum(1 for d in truth if d["careHome"] == "Y")
+        return f"{homes} care homes, {len(truth) - homes} other directory locations"
+
+    def s3_client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3_url, region_name=REGION)
+
+    def platform(self):
+        """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
+        from careshare.config import REPO_ROOT, Settings
+        from careshare.platform import Platform
+        from careshare.reference_data import load_directory, load_local_authority_reference
+        from careshare.sources.cqc_directory import DirectoryClient
+
+        self._platforms += 1
+        suffix = f"{os.getpid()}-{self._platforms}"
+        client = self.s3_client()
+        for kind in ("raw", "published", "quality"):
+            client.create_bucket(
+                Bucket=f"bench-{kind}-{suffix}", CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        settings = Settings.from_env()
+        settings = Settings(
+            home=self.workdir,
+            warehouse_url=self._warehouse_url(suffix),
+            raw_archive_uri=f"s3://bench-raw-{suffix}",
+            publish_uri=f"s3://bench-published-{suffix}",
+            quality_uri=f"s3://bench-quality-{suffix}",
+            reference_csv=settings.reference_csv,
+            expectations_dir=REPO_ROOT / "expectations",
+        )
+        platform = Platform.from_settings(settings, client)
+        platform.warehouse.migrate()
+        load_local_authority_reference(platform)
+        load_directory(platform, DirectoryClient(self.simulator.base_url, "bench-directory-key"), datetime.now(UTC))
+        return platform
+
+    def _warehouse_url(self, suffix: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.workdir / f'warehouse-{suffix}.db'}"
+        import sqlalchemy as sa
+
+        name = f"careshare_bench_{suffix.replace('-', '_')}"
+        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return sa.engine.make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+    def warm(self, days: list[date]) -> None:
+        """Render the simulator's files beforehand: the source system's cost is not ours."""
+        for day in days:
+            for feed in FEEDS:
+                self.world.rendered(feed, day)
+
+    def stop(self) -> None:
+        self.simulator.stop()
+        self.moto.stop()
+
+
+def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "") -> None:
+    from careshare.ingest import load_feed_day
+    from careshare.merge import merge_day
+    from careshare.pipeline import ARCHIVED, FeedEndpoint, fetch_feed_day
+    from careshare.publish import publish_day
+
+    endpoint = FeedEndpoint(env.simulator.base_url, "bench-feeds-key")
+    archived = []
+    with timer.stage(f"{prefix}fetch + archive (3 feeds)"):
+        for feed in FEEDS:
+            if fetch_feed_day(platform, feed, day, endpoint=endpoint).status == ARCHIVED:
+                archived.append(feed)
+    for feed in archived:
+        with timer.stage(f"{prefix}load {feed}"):
+            load_feed_day(platform, feed, day)
+    with timer.stage(f"{prefix}merge + accounting"):
+        merge_day(platform, day)
+    with timer.stage(f"{prefix}publish"):
+        publish_day(platform, day)
+
+
+def national_day(env: Environment, day: date) -> None:
+    env.warm([day])
+    platform = env.platform()
+    timer = Timer()
+    with timer.stage("import GX (once per worker process)"):
+        import great_expectations  # noqa: F401
+    run_day(env, platform, day, timer)
+    timer.print(f"National day {day} through the package path")
+    rows = {feed: len(env.world.ground_truth(feed, day)) for feed in FEEDS}
+    published = platform.warehouse.query_frame("checks/row_accounting", {"report_date": day})
+    print(f"  rows delivered {rows}; published {int(published['published'].sum())} locations")
+    pipeline = timer.total() - timer.stages[0].seconds
+    floor = floor_for(env, platform, day)
+    floor.print("Floor: same files read with pyarrow, same objects and rows written as Parquet, no logic")
+    print(
+        f"\n  pipeline (excluding the one-off GX import) {pipeline:.2f}s / floor {floor.total():.2f}s"
+        f" = ratio {pipeline / floor.total():.1f}"
+    )
+
+
+def floor_for(env: Environment, platform, day: date) -> Timer:
+    """Read the same files with pyarrow; write as many Parquet objects, of the same row counts as
+    the published partitions, to the same endpoint, with no logic in between."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import requests
+
+    timer = Timer()
+    with timer.stage("floor: GET + read CSV with pyarrow"):
+        tables = []
+        for feed in FEEDS:
+            response = requests.get(
+                f"{env.simulator.base_url}/exports/{feed}/{day.isoformat()}",
+                headers={"X-API-Key": "bench-feeds-key"},
+                timeout=60,
+            )
+            if response.status_code == 200:
+                tables.append(pacsv.read_csv(io.BytesIO(response.content)))
+    partition_rows = platform.warehouse.query_frame("publish/location_daily", {"report_date": day})
+    sizes = partition_rows.groupby("la_code").size().tolist()
+    bucket = f"bench-floor-{os.getpid()}"
+    client = env.s3_client()
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with timer.stage(f"floor: write {len(sizes)} Parquet objects"):
+        rows = pa.concat_tables(tables, promote_options="permissive")
+        offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+
+        def put(index: int) -> None:
+            sink = io.BytesIO()
+            pq.write_table(rows.slice(offsets[index], sizes[index]), sink, compression="zstd")
+            client.put_object(Bucket=bucket, Key=f"floor/{index}.parquet", Body=sink.getvalue())
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(put, range(len(sizes))))
+    return timer
+
+
+def backfill(env: Environment, start: date, days: int) -> None:
+    dates = [start + timedelta(days=k) for k in range(days)]
+    env.warm(dates)
+    platform = env.platform()
+    per_day = []
+    for day in dates:
+        timer = Timer()
+        run_day(env, platform, day, timer)
+        per_day.append((day, timer.total()))
+        print(f"  backfill {day}: {timer.total():.2f}s", flush=True)
+    first, last = per_day[:5], per_day[-5:]
+    print(f"\nBackfill of {days} report dates {dates[0]} .. {dates[-1]}: total {sum(s for _, s in per_day):.1f}s")
+    print("  first five: " + ", ".join(f"{d:%m-%d} {s:.2f}s" for d, s in first))
+    print("  last five:  " + ", ".join(f"{d:%m-%d} {s:.2f}s" for d, s in last))
+    mean_first = sum(s for _, s in first) / len(first)
+    mean_last = sum(s for _, s in last) / len(last)
+    print(f"  mean of last five / mean of first five = {mean_last / mean_first:.2f}")
+
+
+def through_airflow(env: Environment, day: date, workdir: Path) -> None:
+    from careshare_airflow.embedded import (
+        Endpoints,
+        airflow_settings,
+        connection_environment,
+        migrate_airflow_db,
+    )
+
+    airflow_home = workdir / "airflow"
+    os.environ.update(airflow_settings(airflow_home))
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    platform = env.platform()
+    settings = platform.settings
+    os.environ.update(
+        {
+            "CARESHARE_HOME": str(settings.home),
+            "CARESHARE_WAREHOUSE_URL": settings.warehouse_url,
+            "CARESHARE_RAW_ARCHIVE_URI": settings.raw_archive_uri,
+            "CARESHARE_PUBLISH_URI": settings.publish_uri,
+            "CARESHARE_QUALITY_URI": settings.quality_uri,
+        }
+    )
+    endpoints = Endpoints(
+        env.s3_url, REGION, env.simulator.base_url, "bench-feeds-key", env.simulator.base_url, "bench-directory-key"
+    )
+    os.environ.update(connection_environment(endpoints))
+    migrate_airflow_db(airflow_settings(airflow_home))
+    from careshare_airflow.embedded import DagRunner
+
+    runner = DagRunner()
+    timer = Timer()
+    for dag_id in ("careshare_ct_care_homes", "careshare_ct_home_care", "careshare_cqc_update"):
+        with timer.stage(f"dag.test {dag_id}"):
+            state = runner.run(dag_id, day).state
+        print(f"  {dag_id}: {state}")
+    with timer.stage("dag.test careshare_publish"):
+        state = runner.run("careshare_publish", day, {"report_date": day.isoformat()}).state
+    print(f"  careshare_publish: {state}")
+    timer.print(f"National day {day} through Airflow (dag.test, in-process, sequential tasks)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

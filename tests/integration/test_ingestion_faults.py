@@ -1,0 +1,215 @@
+"""Every fault of the export and directory APIs, injected on demand through the simulator's fault
+plan, against the package's fetch, archive, load and merge: each test asserts the exact outcome
+and that every row delivered is kept (published + quarantined + superseded)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from careshare.ingest import ABSENT, LOADED, FeedDayFailed
+from careshare.pipeline import ARCHIVED, CORRECTED, REJECTED, UNCHANGED, WAITING
+from careshare.reference_data import load_directory
+from careshare.simulator import FaultKind, World
+from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
+from careshare.storage import open_store
+from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, module_harness, new_platform
+
+pytestmark = pytest.mark.slow
+CT = "ct_care_homes"
+
+
+@pytest.fixture(scope="module")
+def harness(request, tmp_path_factory, s3_client, local_authorities):
+    tmp = tmp_path_factory.mktemp("faults")
+    world = World(21, 150, 100, local_authorities, DIRECTORY_AS_OF)
+    with module_harness(request, tmp, s3_client, world) as h:
+        yield h
+
+
+@pytest.fixture(autouse=True)
+def fresh_plan(harness):
+    harness.plan.clear()
+    harness.waits.clear()
+    harness.clock.now = None
+    yield harness.plan
+
+
+def served_sha(harness, feed, day) -> str:
+    return harness.world.rendered(feed, day).file.sha256
+
+
+def test_rate_limit_is_waited_out_as_retry_after_says(harness, fresh_plan):
+    day = date(2020, 11, 2)
+    fresh_plan.add(kind="rate_limited", feed=CT, report_date=day, times=2, retry_after=7)
+    outcome = harness.fetch(CT, day)
+    assert (outcome.status, outcome.sha256) == (ARCHIVED, served_sha(harness, CT, day))
+    assert harness.waits == [7.0, 7.0]
+    assert fresh_plan.count(FaultKind.RATE_LIMITED) == 2
+    assert harness.load(CT, day).status == LOADED
+    harness.merge(day)
+    harness.assert_every_row_kept(day, expected_feeds={CT})
+
+
+def test_server_errors_back_off_exponentially_then_succeed(harness, fresh_plan):
+    day = date(2020, 11, 3)
+    fresh_plan.add(kind="server_error", feed=CT, report_date=day, times=3, status=502)
+    assert harness.fetch(CT, day).status == ARCHIVED
+    assert harness.waits == [0.01, 0.02, 0.04]
+    assert len(harness.registry(CT, day)) == 1
+
+
+def test_server_errors_that_do_not_stop_give_up_naming_the_url_and_keep_nothing(harness, fresh_plan):
+    day = date(2020, 11, 4)
+    fresh_plan.add(kind="server_error", feed=CT, report_date=day, status=503)
+    with pytest.raises(SourceUnavailable) as caught:
+        harness.fetch(CT, day)
+    assert f"/exports/{CT}/{day.isoformat()}: gave up after {FAST.attempts} attempts" in str(caught.value)
+    assert "HTTP 503" in str(caught.value)
+    assert harness.registry(CT, day).empty and harness.archived(CT, day) == {}
+    assert harness.feed_day(CT, day) == {}
+
+
+def test_a_slow_answer_times_out_and_is_asked_again(harness, fresh_plan):
+    day = date(2020, 11, 5)
+    fresh_plan.add(kind="slow", feed=CT, report_date=day, times=1, delay_seconds=1.5)
+    patient_only_briefly = RetryPolicy(attempts=3, backoff_seconds=0.01, timeout_seconds=(2.0, 0.4))
+    delivery = harness.endpoint(patient_only_briefly).fetch(CT, day)
+    assert delivery is not None and delivery.sha256 == served_sha(harness, CT, day)
+    assert fresh_plan.count(FaultKind.SLOW) == 1 and harness.waits == [0.01]
+
+
+@pytest.mark.parametrize("kind", [FaultKind.CUT_SHORT, FaultKind.CORRUPTED])
+def test_a_body_cut_short_is_retried_and_never_archived(harness, fresh_plan, kind):
+    day = date(2020, 11, 9) if kind is FaultKind.CUT_SHORT else date(2020, 11, 10)
+    fresh_plan.add(kind=kind, feed=CT, report_date=day, times=2, keep_fraction=0.6)
+    outcome = harness.fetch(CT, day)
+    assert outcome.status == ARCHIVED and fresh_plan.count(kind) == 2
+    archived = harness.archived(CT, day)
+    assert list(archived.values()) == [harness.world.rendered(CT, day).content]
+    registry = harness.registry(CT, day)
+    assert registry["sha256"].tolist() == [served_sha(harness, CT, day)]
+    assert harness.load(CT, day).status == LOADED
+    harness.merge(day)
+    harness.assert_every_row_kept(day, expected_feeds={CT})
+
+
+def test_a_refused_key_stops_at_once(harness, fresh_plan):
+    with pytest.raises(SourceAuthError, match="refused the key"):
+        harness.endpoint(key="wrong").fetch(CT, date(2020, 11, 11))
+    assert harness.waits == [] and len(fresh_plan.seen) == 1
+
+
+def test_a_file_published_late_is_waited_for_then_taken(harness, fresh_plan):
+    day = date(2020, 11, 12)
+    fresh_plan.add(kind="not_published", feed=CT, report_date=day, times=2)
+    assert [harness.fetch(CT, day).status for _ in range(3)] == [WAITING, WAITING, ARCHIVED]
+    assert harness.waits == []  # a 404 is an answer, not a failure: the sensor waits, not the client
+    assert len(harness.registry(CT, day)) == 1
+
+
+def test_a_day_the_feed_is_not_collected_is_an_expected_absence(harness):
+    saturday = date(2020, 11, 14)
+    outcome = harness.fetch("cqc_update", saturday)
+    assert (outcome.status, outcome.message) == (ABSENT, "cqc_update is collected Monday to Friday only")
+    assert harness.feed_day("cqc_update", saturday)["status"] == ABSENT
+
+
+def test_the_same_file_twice_is_a_no_op(harness, fresh_plan, tmp_path):
+    day = date(2020, 11, 16)
+    first = harness.fetch(CT, day)
+    harness.load(CT, day)
+    before = harness.registry(CT, day)
+    landing = open_store(str(tmp_path / "landing"))
+    landing.put(f"{CT}/{day.isoformat()}.csv", harness.world.rendered(CT, day).content)
+    again = harness.fetch(CT, day, landing=landing, http=False)
+    assert again.sha256 == first.sha256
+    assert harness.registry(CT, day).equals(before)
+    assert len(harness.archived(CT, day)) == 1
+    fresh_plan.seen.clear()
+    path = f"/exports/{CT}/{day.isoformat()}"
+    assert [c.status for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()] == [
+        UNCHANGED
+    ]
+    assert [seen for seen in fresh_plan.seen if seen[1] == path] == [("HEAD", path)]
+
+
+def test_a_corrected_file_supersedes_the_old_delivery_and_the_day_is_rebuilt(harness, fresh_plan):
+    day = date(2020, 11, 17)
+    harness.ingest(day, (CT,))
+    old = harness.feed_day(CT, day)["sha256"]
+    harness.merge(day)
+    before = harness.published(day).set_index("location_id")
+    fresh_plan.add(kind="corrected", feed=CT, report_date=day)
+    checks = harness.recheck(CT, day + timedelta(days=2))
+    corrected = [c for c in checks if c.report_date == day.isoformat()]
+    assert [(c.status, c.replaced) for c in corrected] == [(CORRECTED, old)]
+    new = corrected[0].sha256
+    registry = harness.registry(CT, day).set_index("sha256")
+    assert registry.loc[old, ["status", "superseded_by"]].tolist() == ["superseded", new]
+    assert registry.loc[new, "status"] == LOADED and harness.feed_day(CT, day)["sha256"] == new
+    harness.merge(day)
+    after = harness.published(day).set_index("location_id")
+    assert set(after["source_sha256"]) == {new}
+    changed = [t for t in harness.world.ground_truth(CT, day, fresh_plan.replacements[new]) if "corrected" in t["mess"]]
+    assert changed
+    moved = [t["location_id"] for t in changed if t["location_id"] in after.index.intersection(before.index)]
+    assert any(before.loc[loc, "staff_employed"] != after.loc[loc, "staff_employed"] for loc in moved)
+    harness.assert_every_row_kept(day, expected_feeds={CT})
+    assert [c.status for c in harness.recheck(CT, day + timedelta(days=3)) if c.report_date == day.isoformat()] == [
+        UNCHANGED
+    ]
+
+
+def test_a_correction_that_cannot_be_used_is_rejected_and_the_day_keeps_its_data(harness, fresh_plan):
+    day = date(2020, 11, 18)
+    harness.ingest(day, (CT,))
+    kept = harness.feed_day(CT, day)["sha256"]
+    harness.merge(day)
+    fresh_plan.add(kind="file_mess", feed=CT, report_date=day, file_mess="header_only")
+    [check] = [c for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()]
+    assert check.status == REJECTED
+    assert "header only: no data rows" in check.message and check.message.endswith("[rule file.no_rows]")
+    assert f"the day stays built from delivery {kept}" in check.message
+    registry = harness.registry(CT, day).set_index("sha256")
+    assert registry.loc[kept, "status"] == LOADED and registry.loc[check.sha256, "status"] == "rejected"
+    assert harness.feed_day(CT, day)["sha256"] == kept
+    harness.merge(day)
+    assert set(harness.published(day)["source_sha256"]) == {kept}
+    harness.assert_every_row_kept(day, expected_feeds={CT})
+
+
+def test_directory_faults_are_retried_and_the_load_is_complete(harness, fresh_plan, tmp_path, s3_client):
+    ids = harness.world.population.location_id
+    fresh_plan.add(kind="rate_limited", target="directory", path="/locations$", times=1, retry_after=2)
+    fresh_plan.add(kind="server_error", target="directory", path=f"/locations/{ids[0]}$", times=2)
+    fresh_plan.add(kind="cut_short", target="directory", path=f"/locations/{ids[1]}$", times=1)
+    fresh_plan.add(kind="corrupted", target="directory", path=f"/locations/{ids[2]}$", times=1)
+    fresh_plan.add(kind="slow", target="directory", path=f"/locations/{ids[3]}$", times=1, delay_seconds=1.0)
+    platform = new_platform(tmp_path, f"sqlite:///{tmp_path / 'directory.db'}", s3_client)
+    client = harness.directory_client(RetryPolicy(attempts=4, backoff_seconds=0.01, timeout_seconds=(2.0, 0.5)))
+    summary = load_directory(platform, client, harness.clock())
+    platform.warehouse.engine.dispose()
+    assert summary["locations_fetched"] == len(harness.world.population)
+    assert {f.kind for f in fresh_plan.fired} == {
+        FaultKind.RATE_LIMITED,
+        FaultKind.SERVER_ERROR,
+        FaultKind.CUT_SHORT,
+        FaultKind.CORRUPTED,
+        FaultKind.SLOW,
+    }
+    assert 2.0 in harness.waits and len(harness.waits) == 6
+
+
+def test_unusable_first_delivery_fails_only_its_feed(harness, fresh_plan):
+    day = date(2020, 12, 2)
+    fresh_plan.add(kind="file_mess", feed=CT, report_date=day, file_mess="truncated_file")
+    results = harness.ingest(day)
+    assert isinstance(results[CT], FeedDayFailed) and results[CT].rule == "file.truncated"
+    assert {f: harness.feed_day(f, day)["status"] for f in ("ct_home_care", "cqc_update")} == {
+        "ct_home_care": LOADED,
+        "cqc_update": LOADED,
+    }
+    harness.merge(day)
+    harness.assert_every_row_kept(day, expected_feeds={"ct_home_care", "cqc_update"})

@@ -1,0 +1,238 @@
+"""The release protocol against a local folder and a real S3 endpoint (moto's server)."""
+
+import io
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from careshare.datasets import LOCATION_DAILY
+from careshare.publish import layout
+from careshare.publish.changes import Changes
+from careshare.publish.docs import schema_reference
+from careshare.publish.release import publish_release
+from careshare.publish.verify import ReleaseVerificationError
+from careshare.storage import LocalStore
+from tests.unit.publish.synthetic import synthetic_table
+
+DAY = date(2020, 11, 28)
+COUNCILS = {"E06000001": 3, "E08000035": 4, "E09000001": 2}
+
+
+def snapshot(store) -> dict[str, bytes]:
+    return {key: store.get(key) for key in store.keys("")}
+
+
+def read_json(store, key):
+    return json.loads(store.get(key))
+
+
+def council_rows(store, la_code: str, day: date = DAY) -> pa.Table:
+    key = f"location_daily/la_code={la_code}/report_date={day.isoformat()}/part-0.parquet"
+    return pq.read_table(io.BytesIO(store.get(key)))
+
+
+def test_first_release_commits_version_1_with_every_council_discoverable(store, release):
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    outcome = release(table, DAY)
+
+    assert (outcome.version, outcome.new, outcome.rows, outcome.scopes) == (1, True, 9, 3)
+    assert outcome.changes == Changes(added=9)
+    manifest = read_json(store, "_manifests/location_daily/report_date=2020-11-28/v0001.json")
+    assert manifest["previous_version"] is None and manifest["rows"] == 9
+    assert manifest["schema"] == schema_reference(LOCATION_DAILY)
+    for la_code, rows in COUNCILS.items():
+        index = read_json(store, f"location_daily/la_code={la_code}/_index.json")
+        assert index["latest"]["report_date"] == "2020-11-28" and index["latest"]["version"] == 1
+        mine = read_json(store, index["latest"]["manifest"])
+        assert (mine["la_code"], mine["rows"], mine["changes"]["added"]) == (la_code, rows, rows)
+        for fmt, file in mine["files"].items():
+            assert file["key"].startswith(f"location_daily/la_code={la_code}/_releases/")
+            assert index["latest"]["files"][fmt] == file["key"]
+            data = store.get(file["key"])
+            assert len(data) == file["bytes"]
+        assert council_rows(store, la_code).num_rows == rows
+    assert read_json(store, "_manifests/location_daily/latest.json")["version"] == 1
+    assert not store.keys("_staging/")
+
+
+def test_the_hive_view_ignores_release_history_and_indexes(tmp_path, local_authorities):
+    store = LocalStore(tmp_path / "pub")
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    for edition in (0, 1):  # two versions: history holds two Parquet files per council
+        publish_release(
+            store,
+            LOCATION_DAILY,
+            DAY,
+            synthetic_table(LOCATION_DAILY, DAY, COUNCILS, edition=edition),
+            local_authorities,
+            schema=schema_reference(LOCATION_DAILY),
+        )
+    read = ds.dataset(tmp_path / "pub" / "location_daily", format="parquet", partitioning="hive").to_table()
+    assert read.num_rows == table.num_rows
+    assert pc.all(pc.equal(read.column("beds_total"), pc.add(read.column("days_since_update"), 0))).as_py()
+    assert sorted(set(read.column("la_code").to_pylist())) == sorted(COUNCILS)
+
+
+def test_a_rerun_with_the_same_rows_writes_nothing(store, release):
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    release(table, DAY)
+    before = snapshot(store)
+    again = release(table.take(pa.array(list(reversed(range(table.num_rows))))), DAY)
+    assert (again.version, again.new) == (1, False)
+    assert snapshot(store) == before
+
+
+def test_a_correction_is_a_new_version_that_says_what_changed(store, release):
+    original = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    release(original, DAY)
+    v1_files = read_json(store, "location_daily/la_code=E08000035/_releases/report_date=2020-11-28/v0001.json")["files"]
+    v1_bytes = {fmt: store.get(f["key"]) for fmt, f in v1_files.items()}
+
+    corrected = synthetic_table(LOCATION_DAILY, DAY, {"E06000001": 3, "E08000035": 5})
+    beds = corrected.column("beds_total").to_pylist()
+    beds[3] = 99  # E08000035's first row
+    corrected = corrected.set_column(
+        corrected.schema.get_field_index("beds_total"), "beds_total", pa.array(beds, pa.int32())
+    )
+    outcome = release(corrected, DAY)
+
+    assert (outcome.version, outcome.new, outcome.withdrawn) == (2, True, ["E09000001"])
+    assert outcome.changes == Changes(added=1, removed=2, changed=1, unchanged=6)
+    manifest = read_json(store, outcome.manifest_key)
+    assert manifest["previous_version"] == 1
+    assert manifest["parts"]["E06000001"]["changes"] == Changes(unchanged=3).as_dict()
+    assert manifest["parts"]["E08000035"]["changes"] == Changes(added=1, changed=1, unchanged=3).as_dict()
+    assert manifest["withdrawn"]["E09000001"]["changes"] == Changes(removed=2).as_dict()
+
+    assert {fmt: store.get(f["key"]) for fmt, f in v1_files.items()} == v1_bytes, "version 1 stays readable"
+    assert council_rows(store, "E08000035").column("beds_total")[0].as_py() == 99
+    assert not store.exists("location_daily/la_code=E09000001/report_date=2020-11-28/part-0.parquet")
+    withdrawn = read_json(store, "location_daily/la_code=E09000001/_index.json")
+    assert withdrawn["report_dates"]["2020-11-28"]["current_version"] == 2
+    assert [v["rows"] for v in withdrawn["report_dates"]["2020-11-28"]["versions"]] == [2, 0]
+    index = read_json(store, "location_daily/la_code=E08000035/_index.json")
+    assert [v["version"] for v in index["report_dates"]["2020-11-28"]["versions"]] == [1, 2]
+    assert index["latest"]["version"] == 2
+    untouched = read_json(store, "location_daily/la_code=E06000001/_index.json")
+    assert [v["version"] for v in untouched["report_dates"]["2020-11-28"]["versions"]] == [1], (
+        "its files did not change"
+    )
+    assert manifest["parts"]["E06000001"]["manifest"].endswith("/report_date=2020-11-28/v0001.json")
+
+
+def test_latest_pointers_never_move_back_to_an_older_date(store, release):
+    later, earlier = date(2020, 12, 1), date(2020, 11, 30)
+    release(synthetic_table(LOCATION_DAILY, later, COUNCILS), later)
+    release(synthetic_table(LOCATION_DAILY, earlier, COUNCILS), earlier)
+    assert read_json(store, "_manifests/location_daily/latest.json")["report_date"] == "2020-12-01"
+    index = read_json(store, "location_daily/la_code=E06000001/_index.json")
+    assert index["latest"]["report_date"] == "2020-12-01"
+    assert sorted(index["report_dates"]) == ["2020-11-30", "2020-12-01"]
+
+
+def test_a_rerun_finishes_a_release_whose_run_died_after_the_commit(store, release):
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    release(table, DAY)
+    complete = snapshot(store)
+    lost = [
+        "_manifests/location_daily/report_date=2020-11-28/v0001.complete.json",
+        "_manifests/location_daily/latest.json",
+        "location_daily/la_code=E06000001/_index.json",
+        "location_daily/la_code=E06000001/report_date=2020-11-28/part-0.parquet",
+    ]
+    store.delete(lost)
+    outcome = release(table, DAY)
+    assert (outcome.version, outcome.new) == (1, False)
+    assert snapshot(store) == complete
+
+
+def test_a_staged_file_that_reads_back_wrong_is_never_committed(tmp_path, local_authorities):
+    class CorruptingStore(LocalStore):
+        def put(self, key, data, **options):
+            if key.startswith("_staging/") and key.endswith(".parquet"):
+                data = data[:-9] + b"x" + data[-8:]
+            return super().put(key, data, **options)
+
+    store = CorruptingStore(tmp_path / "pub")
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    with pytest.raises(ReleaseVerificationError, match=r"3 staged files failed.*sha256"):
+        publish_release(store, LOCATION_DAILY, DAY, table, local_authorities, schema=schema_reference(LOCATION_DAILY))
+    assert not [k for k in store.keys("") if not k.startswith("_staging/")]
+
+
+def test_abandoned_staging_is_removed_and_fresh_staging_kept(store, release):
+    now = datetime(2020, 11, 29, 6, 0, tzinfo=UTC)
+    old = layout.staging_prefix("location_daily", DAY, f"{now - timedelta(hours=7):%Y%m%dT%H%M%SZ}-0000aaaa")
+    fresh = layout.staging_prefix("location_daily", DAY, f"{now - timedelta(minutes=5):%Y%m%dT%H%M%SZ}-0000bbbb")
+    store.put(f"{old}E06000001/{'a' * 64}.parquet", b"left by a run that died")
+    store.put(f"{fresh}E06000001/{'b' * 64}.parquet", b"a run in progress")
+    release(synthetic_table(LOCATION_DAILY, DAY, COUNCILS), DAY, now=lambda: now)
+    assert store.keys("_staging/") == [f"{fresh}E06000001/{'b' * 64}.parquet"]
+
+
+def test_concurrent_runs_with_the_same_rows_commit_one_version(store, release):
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    outcomes, errors = [], []
+
+    def run():
+        try:
+            outcomes.append(release(table, DAY))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert {o.version for o in outcomes} == {1}
+    assert sum(o.new for o in outcomes) == 1
+    assert layout.committed_versions(store.keys("_manifests/location_daily/report_date=2020-11-28/")) == [1]
+
+
+def test_concurrent_runs_with_different_rows_commit_one_version_each(store, release):
+    tables = [synthetic_table(LOCATION_DAILY, DAY, COUNCILS, edition=e) for e in range(3)]
+    outcomes = []
+    threads = [threading.Thread(target=lambda t=t: outcomes.append(release(t, DAY))) for t in tables]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.version for o in outcomes) == [1, 2, 3]
+    manifests = [read_json(store, layout.release_manifest("location_daily", DAY, v)) for v in (1, 2, 3)]
+    assert [m["previous_version"] for m in manifests] == [None, 1, 2]
+    assert len({m["fingerprint"] for m in manifests}) == 3
+    final = manifests[-1]
+    current = council_rows(store, "E06000001")
+    assert current.column("beds_total").to_pylist() == [
+        r["beds_total"]
+        for r in pq.read_table(
+            io.BytesIO(store.get(final["parts"]["E06000001"]["files"]["parquet"]["key"]))
+        ).to_pylist()
+    ]
+
+
+def test_a_dataset_without_councils_is_published_nationally(store, local_authorities):
+    from careshare.datasets import Dataset, Field
+
+    national = Dataset(
+        name="england_daily",
+        description="One row per report date.",
+        grain="report_date",
+        fields=(
+            Field("report_date", "date", "The day.", "pipeline", nullable=False),
+            Field("locations", "int32", "Locations reporting.", "pipeline", unit="count"),
+        ),
+    )
+    table = pa.table({"report_date": [DAY], "locations": [25_500]}, schema=national.arrow_schema())
+    outcome = publish_release(store, national, DAY, table, local_authorities, schema={"key": "_docs/x", "sha256": "0"})
+    assert (outcome.version, outcome.scopes) == (1, 1)
+    assert pq.read_table(io.BytesIO(store.get("england_daily/report_date=2020-11-28/part-0.parquet"))).num_rows == 1
+    assert read_json(store, "england_daily/_index.json")["latest"]["rows"] == 1
