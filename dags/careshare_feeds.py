@@ -24,8 +24,8 @@ that cannot be used, or fails a critical rule, is kept and its feed-day recorded
 (a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
 the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
 report. Other feeds are not affected. `quality_gate` also builds the date's GX Data Docs and daily
-quality report under `CARESHARE_QUALITY_URI` on every run that had a file, and links the report
-from the task ("Quality report" extra link).
+quality report under `CARESHARE_QUALITY_URI` on every run, and links the report from the task
+("Quality report" extra link).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -117,10 +117,10 @@ def feed_dag(feed: str):
             return [check.__dict__ for check in checks]
 
         @quality_task
-        def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict | None:
+        def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from careshare.ingest import ABSENT, FAILED
+            from careshare.ingest import FAILED
             from careshare.pipeline import REJECTED
             from careshare.quality.publication import publish_quality
             from careshare_airflow.quality import announce_report
@@ -128,8 +128,6 @@ def feed_dag(feed: str):
 
             problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
             problems += [check["message"] for check in rechecked if check["status"] == REJECTED]
-            if loaded["status"] == ABSENT and not problems:
-                return None
             publication = publish_quality(platform(), report_date(context), quarantine=False)
             announce_report(context, publication.report_url)
             if problems:

@@ -108,21 +108,21 @@ def careshare_publish():
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from careshare.quality.publication import publish_quality
+        from careshare.quality.publication import publish_quality, report_url
         from careshare.quality.runs import check_published_day
         from careshare_airflow.quality import announce_report
         from careshare_airflow.runtime import platform
 
         day, handles = date.fromisoformat(report_date), platform()
         failed = [check for check in check_published_day(handles, day) if not check.passed]
-        if failed:
-            publication = publish_quality(handles, day, quarantine=True)
-            announce_report(context, publication.report_url)
-            raise AirflowFailException(
-                f"{failed[0].failure_message()}; {report_date} is not published. "
-                f"Quality report: {publication.report_url}"
-            )
-        return report_date
+        if not failed:
+            announce_report(context, report_url(handles, day))  # built by quality_report next
+            return report_date
+        publication = publish_quality(handles, day, quarantine=True)
+        announce_report(context, publication.report_url)
+        raise AirflowFailException(
+            f"{failed[0].failure_message()}; {report_date} is not published. Quality report: {publication.report_url}"
+        )
 
     @quality_task(map_index_template="{{ task.op_kwargs['published']['report_date'] }}")
     def quality_report(published: dict, **context) -> dict:

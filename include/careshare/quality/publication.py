@@ -50,21 +50,23 @@ def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) 
     prefix = report_prefix(report_date)
     platform.quality.put(prefix + "report.json", json.dumps({**figures, "links": links}, indent=2).encode())
     platform.quality.put(report_key(report_date), html.encode())
-    endpoint, region = _s3_location(platform)
     publication = QualityPublication(
-        report_date.isoformat(),
-        object_url(platform.settings, report_key(report_date), endpoint_url=endpoint, region=region),
-        object_url(platform.settings, docs_key, endpoint_url=endpoint, region=region),
-        figures,
+        report_date.isoformat(), report_url(platform, report_date), _url(platform, docs_key), figures
     )
     log.info("quality report %s: %s", report_date, publication.report_url)
     return publication
 
 
-def _s3_location(platform: Platform) -> tuple[str | None, str | None]:
-    """A custom endpoint (MinIO, a local S3) and the region of the quality store's S3 client."""
+def report_url(platform: Platform, report_date: date) -> str:
+    """Where the daily report of `report_date` is (or will be, once built)."""
+    return _url(platform, report_key(report_date))
+
+
+def _url(platform: Platform, key: str) -> str:
+    """`key` under the quality root, addressed through the quality store's own S3 endpoint and region."""
     client = getattr(platform.quality, "client", None)
     if client is None:
-        return None, None
+        return object_url(platform.settings, key)
     endpoint = client.meta.endpoint_url
-    return (None if endpoint.endswith(".amazonaws.com") else endpoint), client.meta.region_name
+    custom = None if endpoint.endswith(".amazonaws.com") else endpoint
+    return object_url(platform.settings, key, endpoint_url=custom, region=client.meta.region_name)
