@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast lint bench services clean
+.PHONY: install demo test test-fast lint bench services browser clean
 
 install: $(VENV)/.installed
 
@@ -17,10 +17,13 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 services:
 	scripts/ensure_services.sh
 
+browser:
+	scripts/ensure_chromium.sh
+
 demo: install
 	$(BIN)/python scripts/demo.py
 
-test: install services
+test: install services browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -22,7 +22,10 @@ outside its dates) is recorded as an expected absence. Rate limits, 5xx, timeout
 short are retried inside `fetch` (honouring `Retry-After`); a refused key fails at once. A file
 that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed
 (a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
-the run, without retries, naming the feed, date, file and rule. Other feeds are not affected.
+the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
+report. Other feeds are not affected. `quality_gate` also builds the date's GX Data Docs and daily
+quality report under `CARESHARE_QUALITY_URI` on every run, and links the report from the task
+("Quality report" extra link).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -36,6 +39,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from careshare.feeds import FEEDS, Feed
 from careshare_airflow.assets import FEED_NAMES, STAGED_FEED
+from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import UK, default_args
 
 CORRECTIONS = {feed: AssetAlias(f"careshare_{feed}_corrections") for feed in FEED_NAMES}
@@ -112,17 +116,23 @@ def feed_dag(feed: str):
                     )
             return [check.__dict__ for check in checks]
 
-        @task
-        def quality_gate(loaded: dict, rechecked: list[dict]) -> None:
+        @quality_task
+        def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
             from careshare.ingest import FAILED
             from careshare.pipeline import REJECTED
+            from careshare.quality.publication import publish_quality
+            from careshare_airflow.quality import announce_report
+            from careshare_airflow.runtime import platform, report_date
 
             problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
             problems += [check["message"] for check in rechecked if check["status"] == REJECTED]
+            publication = publish_quality(platform(), report_date(context), quarantine=False)
+            announce_report(context, publication.report_url)
             if problems:
-                raise AirflowFailException("; ".join(problems))
+                raise AirflowFailException(f"{'; '.join(problems)}. Quality report: {publication.report_url}")
+            return publication.as_dict()
 
         quality_gate(load(fetch()), recheck_corrections())
 

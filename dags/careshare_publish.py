@@ -3,11 +3,15 @@
 
 **Purpose.** Merge and publish report dates once every feed has settled for them: match each
 staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
-then the latest submission), check that every delivered row is accounted for exactly once, and
-release every published dataset (Parquet and CSV per council) to S3: staged, verified, committed
-by a manifest written last with If-None-Match, then the hive view `<dataset>/la_code=<ONS
+then the latest submission), check that every delivered row is accounted for exactly once, run
+the published datasets' GX suites (`expectations/<dataset>.json`: a critical failure stops the
+date's publication and fails the run with the dataset, date, rule and report link), and release
+every published dataset (Parquet and CSV per council) to S3: staged, verified, committed by a
+manifest written last with If-None-Match, then the hive view `<dataset>/la_code=<ONS
 code>/report_date=<date>/`, each council's `_index.json` and the dataset's `latest` pointer. A
-rerun with the same data changes nothing; a corrected day becomes a new release version.
+rerun with the same data changes nothing; a corrected day becomes a new release version. Then the
+quality outputs: the quarantined rows under `quarantine/la_code=<code>/report_date=<date>/`, the
+GX Data Docs and the daily quality report (linked from `check_published` and `quality_report`).
 
 **Schedule.** On any feed's staged Asset. The report dates come from the triggering events
 (extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
@@ -30,6 +34,7 @@ from datetime import datetime
 from airflow.sdk import Param, dag, task
 
 from careshare_airflow.assets import PUBLISHED, STAGED_FEED
+from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import default_args
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
@@ -97,7 +102,44 @@ def careshare_publish():
         }
         return result.as_dict()
 
-    publish.expand(report_date=merge.expand(report_date=ready_dates()))
+    @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def check_published(report_date: str, **context) -> str:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from careshare.quality.publication import publish_quality, report_url
+        from careshare.quality.runs import check_published_day
+        from careshare_airflow.quality import announce_report
+        from careshare_airflow.runtime import platform
+
+        day, handles = date.fromisoformat(report_date), platform()
+        failed = [check for check in check_published_day(handles, day) if not check.passed]
+        if not failed:
+            announce_report(context, report_url(handles, day))  # built by quality_report next
+            return report_date
+        publication = publish_quality(handles, day, quarantine=True)
+        announce_report(context, publication.report_url)
+        raise AirflowFailException(
+            f"{failed[0].failure_message()}; {report_date} is not published. Quality report: {publication.report_url}"
+        )
+
+    @quality_task(map_index_template="{{ task.op_kwargs['published']['report_date'] }}")
+    def quality_report(published: dict, **context) -> dict:
+        from datetime import date
+
+        from careshare.quality.publication import publish_quality
+        from careshare_airflow.quality import announce_report
+        from careshare_airflow.runtime import platform
+
+        day = date.fromisoformat(published["report_date"])
+        publication = publish_quality(platform(), day, quarantine=True)
+        announce_report(context, publication.report_url)
+        return publication.as_dict()
+
+    merged = merge.expand(report_date=ready_dates())
+    published = publish.expand(report_date=check_published.expand(report_date=merged))
+    quality_report.expand(published=published)
 
 
 careshare_publish()

@@ -20,6 +20,7 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_RAW_ARCHIVE_URI": "raw archive: s3://bucket/prefix or a local folder",
     "CARESHARE_PUBLISH_URI": "publication root: s3://bucket/prefix",
     "CARESHARE_QUALITY_URI": "quality reports and Data Docs root: s3://bucket/prefix",
+    "CARESHARE_QUALITY_BASE_URL": "HTTPS address serving the quality root, for links (optional)",
     "CARESHARE_REFERENCE_CSV": "path of local_authorities.csv",
     "CARESHARE_EXPECTATIONS_DIR": "folder of the GX suites (JSON)",
 }
@@ -34,6 +35,7 @@ class Settings:
     quality_uri: str
     reference_csv: Path
     expectations_dir: Path
+    quality_base_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,4 +54,5 @@ class Settings:
                 )
             ),
             expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations"))),
+            quality_base_url=env.get("CARESHARE_QUALITY_BASE_URL", ""),
         )

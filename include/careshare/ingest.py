@@ -20,7 +20,8 @@ from careshare.conform.conform import STAGING_COLUMNS, conform
 from careshare.conform.parse import SOURCE_ROW, FileRejected, ParsedFile, RowIssue, parse_feed_file
 from careshare.feeds import FeedSpec, feed_spec
 from careshare.platform import Platform
-from careshare.quality.validate import ValidationReport, suite_parameters_for, validate_frame
+from careshare.quality.runs import validate_feed_day
+from careshare.quality.validate import ValidationReport
 from careshare.sources.delivery import Delivery
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
     timings["parse"] = _lap(started)
     conformed = conform(parsed, spec, report_date, sha256)
     timings["conform"] = _lap(started) - timings["parse"]
-    report = validate_frame(
-        conformed.rows,
-        platform.settings.expectations_dir / f"{feed}.json",
-        suite_parameters_for(spec, report_date),
-    )
+    report = validate_feed_day(platform, conformed.rows, spec, report_date, sha256)
     timings["validate"] = _lap(started) - timings["parse"] - timings["conform"]
     issues = [*parsed.issues, *conformed.issues]
     quarantine = _quarantine_frame(parsed, report_date, spec, sha256, issues, report)

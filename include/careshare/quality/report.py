@@ -15,11 +15,12 @@ from careshare.conform.parse import SOURCE_ROW
 from careshare.quality.suites import Suite
 
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
+ROW_LABEL = "row_label"  # the column (and index) naming each validated row
 
 
 @dataclass(frozen=True)
 class RowFailure:
-    source_row: int
+    source_row: int | str  # the file's row number; for a published dataset, its key (location_id)
     rule: str
     severity: str
     column: str  # the rule's column(s), comma-separated for a rule across columns
@@ -56,13 +57,15 @@ class ValidationReport:
     gx_result: dict[str, Any] = field(repr=False)
 
     @property
-    def quarantined_rows(self) -> list[int]:
+    def quarantined_rows(self) -> list[int | str]:
         """Rows that fail at least one critical row-level rule."""
         return sorted({f.source_row for f in self.row_failures if f.severity == "critical"})
 
 
-def build_report(suite: Suite, gx_result: dict[str, Any], frame: pd.DataFrame) -> ValidationReport:
-    """`frame` is the validated frame, indexed by source_row (for the offending values)."""
+def build_report(
+    suite: Suite, gx_result: dict[str, Any], frame: pd.DataFrame, row_key: str = SOURCE_ROW
+) -> ValidationReport:
+    """`frame` is the validated frame, indexed by its row labels (for the offending values)."""
     order = {e["meta"]["rule"]: n for n, e in enumerate(suite.expectations)}
     row_failures: list[RowFailure] = []
     blocking: list[RuleFailure] = []
@@ -72,7 +75,7 @@ def build_report(suite: Suite, gx_result: dict[str, Any], frame: pd.DataFrame) -
         rule, severity = configuration["meta"]["rule"], configuration["meta"]["severity"]
         description = configuration["meta"]["description"]
         columns = _columns(configuration["kwargs"])
-        row_failures.extend(_row_failures(result, rule, severity, description, columns, frame))
+        row_failures.extend(_row_failures(result, rule, severity, description, columns, frame, row_key))
         if not result["success"]:
             failure = _rule_failure(result, rule, severity, description)
             (blocking if severity == "critical" else warnings).append(failure)
@@ -102,12 +105,12 @@ def _columns(kwargs: dict[str, Any]) -> list[str]:
     return [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs] + list(kwargs.get("column_list", []))
 
 
-def _source_rows(result: dict[str, Any]) -> list[int]:
+def _source_rows(result: dict[str, Any], row_key: str) -> list[int | str]:
     """Both shapes GX uses: one dict of lists (exclude_unexpected_values) or a dict per row."""
-    rows: list[int] = []
+    rows: list[int | str] = []
     for entry in result.get("result", {}).get("unexpected_index_list") or []:
-        value = entry[SOURCE_ROW]
-        rows.extend(int(v) for v in (value if isinstance(value, list) else [value]))
+        labels = entry[ROW_LABEL] if isinstance(entry[ROW_LABEL], list) else [entry[ROW_LABEL]]
+        rows.extend(int(v) if row_key == SOURCE_ROW else str(v) for v in labels)
     return rows
 
 
@@ -118,8 +121,9 @@ def _row_failures(
     description: str,
     columns: list[str],
     frame: pd.DataFrame,
+    row_key: str,
 ) -> list[RowFailure]:
-    rows = _source_rows(result)
+    rows = _source_rows(result, row_key)
     if not rows:
         return []
     cells = frame.loc[rows, columns].itertuples(index=False)
@@ -165,3 +169,38 @@ def _exception_messages(info: dict[str, Any]) -> list[str]:
     if "raised_exception" in info:
         return [str(info["exception_message"])] if info["raised_exception"] else []
     return sorted({str(e.get("exception_message")) for e in info.values() if isinstance(e, dict)})
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """A rule that caught something in a run: failed as a whole, or failed rows within its `mostly`."""
+
+    rule: str
+    severity: str
+    blocking: bool
+    rows_failing: int | None  # None for table-level rules
+    percent_failing: float | None
+    message: str
+
+
+def rule_outcomes(report: ValidationReport) -> list[RuleOutcome]:
+    failed = {f.rule: f for f in [*report.blocking, *report.warnings]}
+    rows: dict[str, set[int | str]] = {}
+    for failure in report.row_failures:
+        rows.setdefault(failure.rule, set()).add(failure.source_row)
+    outcomes = []
+    for result in report.gx_result["results"]:
+        meta = result["expectation_config"]["meta"]
+        rule, severity = meta["rule"], meta["severity"]
+        if rule not in failed and rule not in rows:
+            continue
+        caught = len(rows[rule]) if rule in rows else None
+        if rule in failed:
+            message = failed[rule].message
+        else:
+            message = f"{meta['description']} {caught} row(s) fail, within the rule's tolerance."
+        percent = 100 * caught / report.statistics.rows if caught is not None and report.statistics.rows else None
+        outcomes.append(
+            RuleOutcome(rule, severity, severity == "critical" and rule in failed, caught, percent, message)
+        )
+    return outcomes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -15,13 +16,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from careshare.conform.conform import HARMONISED_ANSWERS, harmonised_name
-from careshare.feeds import RAG, Feed, FeedSpec, Kind
+from careshare.conform.conform import CARE_HOME, HARMONISED_ANSWERS, SERVICE_GROUP, harmonised_name
+from careshare.feeds import FEEDS, RAG, Feed, FeedSpec, Kind
 
 SEVERITIES = ("critical", "warning")
 RULE_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 UK = ZoneInfo("Europe/London")
 _SUITE_KEYS = {"name", "expectations", "meta", "notes", "id"}  # values come from suite_parameters_for
+# Suite-level tolerances (fractions in meta) that turn the day's context into parameters.
+TOLERANCES = ("row_count_tolerance", "min_completion")
 
 
 class SuiteError(ValueError):
@@ -49,6 +52,24 @@ class Suite:
 
     def parameter_names(self) -> set[str]:
         return set(_parameter_refs([e["kwargs"] for e in self.expectations]))
+
+    def with_derived_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Adds the bounds the suite's tolerances set on the day's context.
+
+        `row_count_low` / `row_count_high`: the previous day's rows (`previous_day_rows`) give or
+        take `row_count_tolerance`; no previous day, no bound. `completion_floor`: `min_completion`
+        of the locations the directory expects (`expected_locations`); no directory, no floor.
+        """
+        meta = self.document.get("meta", {})
+        previous, tolerance = parameters.get("previous_day_rows"), meta.get("row_count_tolerance")
+        expected, share = parameters.get("expected_locations"), meta.get("min_completion")
+        bounded = previous is not None and tolerance is not None
+        return {
+            **parameters,
+            "row_count_low": math.floor(previous * (1 - tolerance)) if bounded else 0,
+            "row_count_high": math.ceil(previous * (1 + tolerance)) if bounded else None,
+            "completion_floor": math.ceil(expected * share) if expected and share is not None else 0,
+        }
 
     def gx_suite(self) -> Any:
         """A fresh `ExpectationSuite`, with GX's own severity set from `meta.severity`."""
@@ -80,9 +101,17 @@ def latest_valid_submission(report_date: date) -> datetime:
     return next_midnight.astimezone(ZoneInfo("UTC")) - timedelta(microseconds=1)
 
 
+def day_parameters(report_date: date) -> dict[str, Any]:
+    """Parameters of every suite: the report date (midnight, ISO) and the last valid instant."""
+    return {
+        "report_date": datetime.combine(report_date, time()).isoformat(),
+        "latest_valid_submission": latest_valid_submission(report_date).isoformat(),
+    }
+
+
 def suite_parameters_for(spec: FeedSpec, report_date: date) -> dict[str, Any]:
-    """Suite parameters from the feed contract: answer sets valid on the date, the time bound."""
-    parameters: dict[str, Any] = {"latest_valid_submission": latest_valid_submission(report_date).isoformat()}
+    """Suite parameters from the feed contract: answer sets valid on the date, the time bounds."""
+    parameters: dict[str, Any] = day_parameters(report_date)
     for column in spec.columns:
         target = harmonised_name(spec, column.name)
         if column.kind is Kind.PPE_RAG:
@@ -93,6 +122,24 @@ def suite_parameters_for(spec: FeedSpec, report_date: date) -> dict[str, Any]:
             spelling = HARMONISED_ANSWERS.get(target, {}) if spec.feed is Feed.CQC_UPDATE else {}
             parameters[f"allowed_{target}"] = [spelling.get(v, v) for v in column.values_on(report_date)]
     return parameters
+
+
+def dataset_parameters(report_date: date, la_codes: list[str], region_codes: list[str]) -> dict[str, Any]:
+    """Parameters of the published-dataset suites: every feed's answer sets on the date (merged
+    rows come from all of them), the councils and regions valid on the date, the feeds and groups."""
+    parameters: dict[str, Any] = day_parameters(report_date)
+    for spec in FEEDS.values():
+        for name, value in suite_parameters_for(spec, report_date).items():
+            if name.startswith("allowed_"):
+                parameters[name] = sorted({*parameters.get(name, []), *value})
+    parameters["allowed_service_type"] = sorted({*parameters["allowed_service_type"], CARE_HOME})
+    return {
+        **parameters,
+        "allowed_la_code": sorted(la_codes),
+        "allowed_region_code": sorted(set(region_codes)),
+        "allowed_source_feed": sorted(feed.value for feed in FEEDS),
+        "allowed_service_group": sorted(set(SERVICE_GROUP.values())),
+    }
 
 
 def _check_shape(document: Any, path: Path) -> None:
@@ -138,6 +185,10 @@ def _check_shape(document: Any, path: Path) -> None:
         for spec in derived.values()
     ):
         raise SuiteError(f'{path}: meta.derived_columns maps a name to {{"sum_of": [column, ...]}}')
+    for name in TOLERANCES:
+        value = document.get("meta", {}).get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1):
+            raise SuiteError(f"{path}: meta.{name} must be a fraction between 0 and 1, not {value!r}")
 
 
 def _check_with_gx(document: dict[str, Any], path: Path) -> None:

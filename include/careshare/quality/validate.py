@@ -17,7 +17,7 @@ import pandas as pd
 
 from careshare.conform.parse import SOURCE_ROW
 from careshare.feeds import FeedSpec
-from careshare.quality.report import RowFailure, RuleFailure, Statistics, ValidationReport, build_report
+from careshare.quality.report import ROW_LABEL, RowFailure, RuleFailure, Statistics, ValidationReport, build_report
 from careshare.quality.suites import Suite, SuiteError, load_suite, suite_parameters_for
 
 __all__ = [
@@ -32,35 +32,51 @@ __all__ = [
     "validate_frame",
 ]
 
-RESULT_FORMAT: dict[str, Any] = {
-    "result_format": "COMPLETE",
-    "unexpected_index_column_names": [SOURCE_ROW],
-    "exclude_unexpected_values": True,
-    "return_unexpected_index_query": False,
-}
+
+def result_format() -> dict[str, Any]:
+    return {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": [ROW_LABEL],
+        "exclude_unexpected_values": True,
+        "return_unexpected_index_query": False,
+    }
 
 
-def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict[str, Any]) -> ValidationReport:
+def validate_frame(
+    frame: pd.DataFrame, suite_path: Path, parameters: dict[str, Any], *, row_key: str = SOURCE_ROW
+) -> ValidationReport:
+    """`row_key` names each row in the report: the file's source_row, or a dataset's key column."""
     suite = load_suite(suite_path)
+    parameters = suite.with_derived_parameters(parameters)
     missing = sorted(suite.parameter_names() - set(parameters))
     if missing:
         raise SuiteError(f"{suite_path}: no value given for suite parameter(s) {', '.join(missing)}")
-    prepared = prepare_frame(frame, suite)
+    prepared = prepare_frame(frame, suite, row_key)
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": prepared})
-    result = batch.validate(suite.gx_suite(), result_format=dict(RESULT_FORMAT), expectation_parameters=parameters)
-    return build_report(suite, result.to_json_dict(), prepared)
+    result = batch.validate(suite.gx_suite(), result_format=result_format(), expectation_parameters=parameters)
+    return build_report(suite, result.to_json_dict(), prepared, row_key)
 
 
-def prepare_frame(frame: pd.DataFrame, suite: Suite) -> pd.DataFrame:
-    """Adds the suite's derived columns and indexes the rows by source_row (kept as a column)."""
-    if not frame[SOURCE_ROW].is_unique:
-        raise ValueError(f"{SOURCE_ROW} must identify each row of the frame")
+def prepare_frame(frame: pd.DataFrame, suite: Suite, row_key: str = SOURCE_ROW) -> pd.DataFrame:
+    """Adds the suite's derived columns and a `row_label` naming each row, also its index.
+
+    The label is the row's `row_key`; a dataset key seen more than once (which its uniqueness rule
+    reports) is labelled `<key>#2`, `#3`... A file's source_row must be unique.
+    """
+    keys = frame[row_key]
+    if not keys.is_unique:
+        if row_key == SOURCE_ROW:
+            raise ValueError(f"{SOURCE_ROW} must identify each row of the frame")
+        text = keys.astype(str)
+        seen = text.groupby(text).cumcount()
+        keys = text.where(seen == 0, text + "#" + (seen + 1).astype(str))
     prepared = frame.copy()
     for name, columns in suite.derived_columns.items():
         present = [c for c in columns if c in prepared]
         if present:
             prepared[name] = prepared[present].sum(axis=1, min_count=1)
-    return prepared.set_index(pd.Index(prepared[SOURCE_ROW], name=SOURCE_ROW))
+    prepared[ROW_LABEL] = keys.to_numpy()
+    return prepared.set_index(pd.Index(prepared[ROW_LABEL], name=ROW_LABEL))
 
 
 @functools.cache

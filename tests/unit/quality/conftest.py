@@ -100,9 +100,16 @@ def feed_csv(spec: FeedSpec, report_date: date, rows: list[dict[str, str]]) -> b
     return out.getvalue().encode("utf-8")
 
 
+def answered_on(spec: FeedSpec, report_date: date) -> dict[str, str]:
+    """The update time of a good row: the morning of the report date (fresh, not in the future)."""
+    if spec.feed is Feed.CQC_UPDATE:
+        return {"submitted_at": f"{report_date.isoformat()}T10:15:00+00:00"}
+    return {"Last_Updated": f"{report_date:%d/%m/%Y} 09:30"}
+
+
 def conformed_frame(spec: FeedSpec, report_date: date, changes: list[dict[str, str]]) -> pd.DataFrame:
     """One row per entry of `changes` (source_row 1, 2, ...), each a good row with those cells changed."""
-    rows = [{**good_row(spec, n), **change} for n, change in enumerate(changes, start=1)]
+    rows = [{**good_row(spec, n), **answered_on(spec, report_date), **change} for n, change in enumerate(changes, 1)]
     data = feed_csv(spec, report_date, rows)
     parsed = parse_feed_file(data, spec, report_date, f"{spec.feed.value}/{report_date}.csv")
     return conform(parsed, spec, report_date, sha256="0" * 64).rows

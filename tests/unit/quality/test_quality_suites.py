@@ -42,7 +42,8 @@ def test_shipped_suites_load_and_follow_the_severity_policy(spec: FeedSpec, suit
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.feed.value)
 @pytest.mark.parametrize("report_date", [date(2020, 5, 20), date(2020, 12, 1), date(2021, 2, 1)])
 def test_feeds_py_supplies_every_parameter_a_suite_uses(spec: FeedSpec, report_date: date, suite_for):
-    assert load_suite(suite_for(spec)).parameter_names() <= set(suite_parameters_for(spec, report_date))
+    suite = load_suite(suite_for(spec))
+    assert suite.parameter_names() <= set(suite.with_derived_parameters(suite_parameters_for(spec, report_date)))
 
 
 def test_parameters_follow_the_timeline():
@@ -130,8 +131,8 @@ def test_unknown_expectation_type_is_named(suite_for, tmp_path):
 
 
 def test_bad_kwargs_are_named(suite_for, tmp_path):
-    message = _broken(suite_for, tmp_path, lambda d: d["expectations"][2]["kwargs"].pop("column"))
-    assert "expectations[2]" in message
+    message = _broken(suite_for, tmp_path, lambda d: d["expectations"][4]["kwargs"].pop("column"))
+    assert "expectations[4]" in message and "id.record_id.not_null" in message
 
 
 def test_duplicate_rule_ids_are_refused(suite_for, tmp_path):
@@ -163,3 +164,39 @@ def test_a_parameter_without_a_value_is_refused(build, suite_for):
 
     with pytest.raises(SuiteError, match="allowed_ppe"):
         validate_frame(frame, suite_for(CT_CARE_HOMES), parameters)
+
+
+@pytest.mark.parametrize(
+    ("previous", "expected", "bounds"),
+    [
+        (100, 1000, (80, 120, 400)),  # ct_care_homes: 20% either way, 40% completion
+        (None, None, (0, None, 0)),  # no previous day, no directory: no bounds
+        (7, 3, (5, 9, 2)),  # rounded outwards
+    ],
+)
+def test_tolerances_in_the_suite_turn_the_day_into_bounds(suite_for, previous, expected, bounds):
+    suite = load_suite(suite_for(CT_CARE_HOMES))
+    derived = suite.with_derived_parameters({"previous_day_rows": previous, "expected_locations": expected})
+    assert (derived["row_count_low"], derived["row_count_high"], derived["completion_floor"]) == bounds
+
+
+def test_a_file_far_smaller_than_the_previous_day_is_reported_not_blocked(build, suite_for):
+    report_date = date(2020, 8, 3)
+    frame = build(CT_CARE_HOMES, report_date, [{}] * 10)
+    parameters = {**suite_parameters_for(CT_CARE_HOMES, report_date), "previous_day_rows": 20}
+
+    report = validate_frame(frame, suite_for(CT_CARE_HOMES), parameters)
+
+    assert [w.rule for w in report.warnings] == ["volume.row_count.vs_previous_day"]
+    assert report.success and "Observed: 10" in report.warnings[0].message
+
+
+def test_a_cqc_submission_from_another_day_is_reported(build, suite_for):
+    report_date = date(2020, 6, 2)
+    frame = build(CQC_UPDATE, report_date, [{}, {"submitted_at": "2020-05-29T16:00:00+01:00"}, {}])
+
+    report = validate_frame(frame, suite_for(CQC_UPDATE), suite_parameters_for(CQC_UPDATE, report_date))
+
+    assert [(f.source_row, f.rule, f.severity) for f in report.row_failures] == [
+        (2, "time.submitted_at.on_report_date", "warning")
+    ]

@@ -1,0 +1,47 @@
+"""Addresses of quality outputs: object keys under the quality root, and the URLs people open.
+
+The report of a date lives at `reports/report_date=<D>/index.html` beside the Data Docs
+(`data_docs/report_date=<D>/`). Its URL is `CARESHARE_QUALITY_BASE_URL` + key when a deployment
+serves the quality root over HTTPS (a static website or CDN in front of the bucket); otherwise the
+object's own S3 address over HTTP (the endpoint's path-style URL for MinIO or a local endpoint,
+the bucket's virtual-hosted URL on AWS), or a file URL for a local folder.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+from careshare.config import Settings
+
+REPORTS_PREFIX = "reports"
+
+
+def report_prefix(report_date: date) -> str:
+    return f"{REPORTS_PREFIX}/report_date={report_date.isoformat()}/"
+
+
+def report_key(report_date: date) -> str:
+    return report_prefix(report_date) + "index.html"
+
+
+def object_url(settings: Settings, key: str, *, endpoint_url: str | None = None, region: str | None = None) -> str:
+    """The URL of `key` under the quality root."""
+    if settings.quality_base_url:
+        return f"{settings.quality_base_url.rstrip('/')}/{quote(key, safe='/=')}"
+    parsed = urlparse(settings.quality_uri)
+    if parsed.scheme != "s3":
+        root = Path(parsed.path if parsed.scheme == "file" else settings.quality_uri).resolve()
+        return (root / key).as_uri()
+    path = "/".join(p for p in (parsed.path.strip("/"), key) if p)
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{parsed.netloc}/{quote(path, safe='/=')}"
+    return f"https://{parsed.netloc}.s3.{region or 'eu-west-2'}.amazonaws.com/{quote(path, safe='/=')}"
+
+
+def quality_report_url(
+    settings: Settings, report_date: date, *, endpoint_url: str | None = None, region: str | None = None
+) -> str:
+    """The daily quality report of `report_date`, as people open it."""
+    return object_url(settings, report_key(report_date), endpoint_url=endpoint_url, region=region)

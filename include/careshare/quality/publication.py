@@ -1,0 +1,72 @@
+"""Publish the quality outputs of a report date: the quarantine dataset, the Data Docs and the
+daily report (HTML and JSON), and say where they are.
+
+Called by the feed DAGs (after each load: Data Docs and the report, so a failing feed's alert
+can link to it) and by the publish DAG (after the merge: the quarantine export too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from careshare.platform import Platform
+from careshare.quality.charts import trend_charts
+from careshare.quality.docs import build_data_docs, site_prefix
+from careshare.quality.figures import daily_figures
+from careshare.quality.links import object_url, report_key, report_prefix
+from careshare.quality.page import render_report
+from careshare.quality.quarantine import PREFIX as QUARANTINE_PREFIX
+from careshare.quality.quarantine import export_quarantine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QualityPublication:
+    report_date: str
+    report_url: str
+    data_docs_url: str
+    figures: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"report_date": self.report_date, "report_url": self.report_url, "data_docs_url": self.data_docs_url}
+
+
+def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) -> QualityPublication:
+    """`quarantine`: export the day's quarantine too (once the merge has run)."""
+    if quarantine:
+        export_quarantine(platform, report_date)
+    docs_key = build_data_docs(platform, report_date)
+    figures = daily_figures(platform, report_date)
+    links = {
+        "data_docs": "../../" + site_prefix(report_date) + "index.html",
+        "quarantine": platform.quality.uri(f"{QUARANTINE_PREFIX}/"),
+    }
+    html = render_report(figures, trend_charts(figures["trend"]), links)
+    prefix = report_prefix(report_date)
+    platform.quality.put(prefix + "report.json", json.dumps({**figures, "links": links}, indent=2).encode())
+    platform.quality.put(report_key(report_date), html.encode())
+    publication = QualityPublication(
+        report_date.isoformat(), report_url(platform, report_date), _url(platform, docs_key), figures
+    )
+    log.info("quality report %s: %s", report_date, publication.report_url)
+    return publication
+
+
+def report_url(platform: Platform, report_date: date) -> str:
+    """Where the daily report of `report_date` is (or will be, once built)."""
+    return _url(platform, report_key(report_date))
+
+
+def _url(platform: Platform, key: str) -> str:
+    """`key` under the quality root, addressed through the quality store's own S3 endpoint and region."""
+    client = getattr(platform.quality, "client", None)
+    if client is None:
+        return object_url(platform.settings, key)
+    endpoint = client.meta.endpoint_url
+    custom = None if endpoint.endswith(".amazonaws.com") else endpoint
+    return object_url(platform.settings, key, endpoint_url=custom, region=client.meta.region_name)
