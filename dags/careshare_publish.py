@@ -2,19 +2,27 @@
 ### careshare_publish
 
 **Purpose.** Merge and publish report dates once every feed has settled for them: match each
-staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
-then the latest submission), check that every delivered row is accounted for exactly once, and
-publish `location_daily` as Parquet to S3, partitioned `la_code=<ONS code>/report_date=<date>`.
+staged row to one CQC location (crosswalk override, CQC id, ODS code, then name within the
+postcode), keep one row per location (the system of record, then the latest submission), roll
+the day up per provider and per council, check that every delivered row is accounted for exactly
+once and that the datasets hold together, and publish `location_daily` and `la_daily_summary`
+(partitioned `la_code=<ONS code>/report_date=<date>`) and the national `provider_daily`
+(`report_date=<date>`) as Parquet to S3.
+
+**Gate.** `merge` runs the checks inside its transaction; `validate` runs them again on what is
+about to be published. A failed check fails the run without retries (rule and figures in the
+message), and `publish` does not run for that date.
 
 **Schedule.** On any feed's staged Asset. The report dates come from the triggering events
 (extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
 have not all settled (loaded, expected absence, or failed) is left for a later run.
 
-**Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); connection
-`careshare_s3`.
+**Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
+manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
 
-**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`; the
-publication bucket; the `careshare_published` Asset.
+**Outputs.** Warehouse `location_daily`, `daily_rollup`, `stg_match`, `superseded_row`,
+merge-stage `quarantine_row` (rule `match.unmatched` says how to fix a row); the publication
+bucket; the `careshare_published` Asset.
 
 **Owner.** careshare data engineering.
 """
@@ -73,10 +81,33 @@ def careshare_publish():
     def merge(report_date: str) -> str:
         from datetime import date
 
-        from careshare.merge import merge_day
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from careshare.matching import CrosswalkError
+        from careshare.merge import MergeCheckFailed, merge_day
         from careshare_airflow.runtime import platform
 
-        merge_day(platform(), date.fromisoformat(report_date))
+        try:
+            result = merge_day(platform(), date.fromisoformat(report_date))
+        except (MergeCheckFailed, CrosswalkError) as failed:
+            raise AirflowFailException(str(failed)) from failed
+        print(f"merged {report_date}: {result.as_dict()}")
+        return report_date
+
+    @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def validate(report_date: str) -> str:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from careshare.merge import MergeCheckFailed, validate_day
+        from careshare_airflow.runtime import platform
+
+        try:
+            accounts = validate_day(platform(), date.fromisoformat(report_date))
+        except MergeCheckFailed as failed:
+            raise AirflowFailException(str(failed)) from failed
+        print(f"{report_date} holds together: {[a.__dict__ for a in accounts]}")
         return report_date
 
     @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -86,11 +117,12 @@ def careshare_publish():
         from careshare.publish import publish_day
         from careshare_airflow.runtime import platform
 
-        result = publish_day(platform(), date.fromisoformat(report_date))
+        results = publish_day(platform(), date.fromisoformat(report_date))
         context["outlet_events"][PUBLISHED].extra = {"report_date": report_date}
-        return result.as_dict()
+        return [result.as_dict() for result in results]
 
-    publish.expand(report_date=merge.expand(report_date=ready_dates()))
+    merged = merge.expand(report_date=ready_dates())
+    publish.expand(report_date=validate.expand(report_date=merged))
 
 
 careshare_publish()

@@ -1,9 +1,10 @@
-"""Publish one report date: Parquet per council, hive-partitioned with the council first.
+"""Publish one report date: every dataset in datasets.DATASETS, each from its query
+include/sql/publish/<dataset>.sql, as Parquet hive-partitioned with the council first.
 
-`<dataset>/la_code=<ONS code>/report_date=<YYYY-MM-DD>/part-0.parquet`; the partition columns
-live in the path only (the hive convention). Objects are built deterministically (same rows,
-same bytes), uploaded in parallel, and a manifest listing every object with its checksum is
-written last.
+`<dataset>/la_code=<ONS code>/report_date=<YYYY-MM-DD>/part-0.parquet`, or for a national dataset
+`<dataset>/report_date=<YYYY-MM-DD>/part-0.parquet`; the partition columns live in the path only
+(the hive convention). Objects are built deterministically (same rows, same bytes), uploaded in
+parallel, and a manifest per dataset listing every object with its checksum is written last.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from careshare.datasets import LOCATION_DAILY, PARTITION_COLUMNS, Dataset
+from careshare.datasets import DATASETS, Dataset
 from careshare.platform import Platform
 from careshare.reference import LA_CODE_PATTERN
 
@@ -32,7 +33,7 @@ UPLOAD_THREADS = 8  # within boto3's default pool of 10 connections
 @dataclass(frozen=True)
 class PublishedObject:
     key: str
-    la_code: str
+    la_code: str | None
     rows: int
     sha256: str
     bytes: int
@@ -58,7 +59,10 @@ class PublishResult:
         }
 
 
-def partition_prefix(dataset: str, la_code: str, report_date: date) -> str:
+def partition_prefix(dataset: str, la_code: str | None, report_date: date) -> str:
+    """`la_code` None for a national dataset."""
+    if la_code is None:
+        return f"{dataset}/report_date={report_date.isoformat()}/"
     if not LA_CODE_PATTERN.match(la_code):
         raise ValueError(f"refusing to build an object key from {la_code!r}: not an ONS council code")
     return f"{dataset}/la_code={la_code}/report_date={report_date.isoformat()}/"
@@ -89,26 +93,36 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def build_objects(table: pa.Table, dataset: Dataset, report_date: date) -> dict[str, tuple[str, bytes, int]]:
-    """key -> (la_code, bytes, rows), one Parquet object per council, rows in location order."""
-    objects: dict[str, tuple[str, bytes, int]] = {}
-    la_codes = table.column("la_code").to_pylist()
-    for la_code in sorted(set(la_codes)):
-        part = table.filter(pa.compute.equal(table.column("la_code"), la_code))
-        part = part.sort_by("location_id").drop_columns(list(PARTITION_COLUMNS))
+def build_objects(table: pa.Table, dataset: Dataset, report_date: date) -> dict[str, tuple[str | None, bytes, int]]:
+    """key -> (la_code, bytes, rows): one Parquet object per council (one in all for a national
+    dataset), rows in key order."""
+    objects: dict[str, tuple[str | None, bytes, int]] = {}
+    sort_keys = [(column, "ascending") for column in dataset.sort_columns]
+    if dataset.national:
+        parts = [(None, table)]
+    else:
+        la_codes = sorted(set(table.column("la_code").to_pylist()))
+        parts = [(la, table.filter(pa.compute.equal(table.column("la_code"), la))) for la in la_codes]
+    for la_code, part in parts:
+        if sort_keys:
+            part = part.sort_by(sort_keys)
+        part = part.drop_columns(list(dataset.partition_columns))
         key = partition_prefix(dataset.name, la_code, report_date) + "part-0.parquet"
         objects[key] = (la_code, parquet_bytes(part), part.num_rows)
     return objects
 
 
-def publish_day(platform: Platform, report_date: date) -> PublishResult:
-    dataset = LOCATION_DAILY
-    frame = platform.warehouse.query_frame("publish/location_daily", {"report_date": report_date})
+def publish_day(platform: Platform, report_date: date) -> list[PublishResult]:
+    return [publish_dataset(platform, dataset, report_date) for dataset in DATASETS.values()]
+
+
+def publish_dataset(platform: Platform, dataset: Dataset, report_date: date) -> PublishResult:
+    frame = platform.warehouse.query_frame(f"publish/{dataset.name}", {"report_date": report_date})
     table = to_arrow(frame, dataset)
     objects = build_objects(table, dataset, report_date)
     store = platform.publication
 
-    def upload(item: tuple[str, tuple[str, bytes, int]]) -> PublishedObject:
+    def upload(item: tuple[str, tuple[str | None, bytes, int]]) -> PublishedObject:
         key, (la_code, data, rows) = item
         store.put(key, data)
         return PublishedObject(key, la_code, rows, hashlib.sha256(data).hexdigest(), len(data))
