@@ -111,7 +111,7 @@ def careshare_publish():
         return report_date
 
     @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")
-    def publish(report_date: str, **context) -> dict:
+    def publish(report_date: str, **context) -> list[dict]:
         from datetime import date
 
         from careshare.publish import publish_day

@@ -120,7 +120,7 @@ def merge_day(platform: Platform, report_date: date, crosswalk_csv: Path | None 
         for step in RESOLVE_STEPS:
             warehouse.execute(connection, step, params)
         accounts = check_day(connection, report_date)
-        matches = dict(connection.execute(sql("merge/match_counts"), params).fetchall())
+        matches = {method: int(n) for method, n in connection.execute(sql("merge/match_counts"), params)}
         warehouse.execute_script(connection, "merge/clear_work_tables", params)
     result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches)
     result.seconds = time.perf_counter() - started

@@ -10,11 +10,11 @@ SELECT
         || 'which has no ONS code valid on the report date in local_authorities.csv',
     NULL,
     m.location_id
-FROM stg_match AS m
+FROM merge_directory_day AS dd
+JOIN stg_match AS m
+  ON m.report_date = dd.report_date AND m.location_id = dd.location_id
 JOIN stg_submission AS s
   ON s.feed = m.feed AND s.report_date = m.report_date AND s.source_row = m.source_row
-JOIN merge_directory_day AS dd
-  ON dd.report_date = m.report_date AND dd.location_id = m.location_id
 JOIN dim_location AS d
   ON d.location_id = m.location_id AND d.valid_to IS NULL
-WHERE m.report_date = :report_date AND dd.la_code IS NULL
+WHERE dd.report_date = :report_date AND dd.la_code IS NULL

@@ -134,7 +134,6 @@ FROM location_daily AS l;
 DROP TABLE location_daily;
 ALTER TABLE location_daily_v3 RENAME TO location_daily;
 CREATE INDEX ix_location_daily_la ON location_daily (report_date, la_code);
-CREATE INDEX ix_location_daily_source ON location_daily (report_date, source_feed, source_sha256);
 
 -- Per report date, one row per provider (scope 'provider') and per council (scope 'la'): the
 -- directory's expectations and the sums of the published rows (published as provider_daily and
