@@ -29,12 +29,26 @@ bucket; the `careshare_published` Asset.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
 from careshare_airflow.assets import PUBLISHED, STAGED_FEED
 from careshare_airflow.runtime import default_args
+
+
+@contextmanager
+def failing_for_good(*errors: type[Exception]) -> Iterator[None]:
+    """A broken invariant does not heal on retry: fail the task at once, the rule in the message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as failed:
+        raise AirflowFailException(str(failed)) from failed
+
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
 
@@ -81,33 +95,23 @@ def careshare_publish():
     def merge(report_date: str) -> str:
         from datetime import date
 
-        from airflow.sdk.exceptions import AirflowFailException
-
         from careshare.matching import CrosswalkError
         from careshare.merge import MergeCheckFailed, merge_day
         from careshare_airflow.runtime import platform
 
-        try:
-            result = merge_day(platform(), date.fromisoformat(report_date))
-        except (MergeCheckFailed, CrosswalkError) as failed:
-            raise AirflowFailException(str(failed)) from failed
-        print(f"merged {report_date}: {result.as_dict()}")
+        with failing_for_good(MergeCheckFailed, CrosswalkError):
+            print(merge_day(platform(), date.fromisoformat(report_date)).as_dict())
         return report_date
 
     @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
     def validate(report_date: str) -> str:
         from datetime import date
 
-        from airflow.sdk.exceptions import AirflowFailException
-
         from careshare.merge import MergeCheckFailed, validate_day
         from careshare_airflow.runtime import platform
 
-        try:
-            accounts = validate_day(platform(), date.fromisoformat(report_date))
-        except MergeCheckFailed as failed:
-            raise AirflowFailException(str(failed)) from failed
-        print(f"{report_date} holds together: {[a.__dict__ for a in accounts]}")
+        with failing_for_good(MergeCheckFailed):
+            print([account.__dict__ for account in validate_day(platform(), date.fromisoformat(report_date))])
         return report_date
 
     @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")

@@ -122,8 +122,8 @@ def merge_day(platform: Platform, report_date: date, crosswalk_csv: Path | None 
         accounts = check_day(connection, report_date)
         matches = {method: int(n) for method, n in connection.execute(sql("merge/match_counts"), params)}
         warehouse.execute_script(connection, "merge/clear_work_tables", params)
-    result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches)
-    result.seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches, seconds)
     log.info("merged %s in %.2fs: %s", report_date, result.seconds, result.as_dict())
     return result
 

@@ -57,6 +57,20 @@ def shifted(timestamp: str, **delta: float) -> str:
     return (datetime.strptime(timestamp, UK_FORMAT) + timedelta(**delta)).strftime(UK_FORMAT)
 
 
+def as_location(row: list[str], col: dict[str, int], location: dict, ct_id: str, name: str) -> list[str]:
+    """A copy of a CT row, about another directory location (same answers)."""
+    copy = list(row)
+    for column, value in {
+        ct_id: str(location["ct_id"]),
+        "CQC_Location_ID": location["locationId"],
+        "ODS_Code": location["odsCode"] or "",
+        name: location["name"],
+        "Postcode": location["postalCode"],
+    }.items():
+        copy[col[column]] = value
+    return copy
+
+
 def edit_care_homes(world: World, directory: dict[str, dict]) -> tuple[bytes, dict]:
     header, rows = read_csv(world.rendered("ct_care_homes", DAY).content)
     truth = [row["location_id"] for row in world.ground_truth("ct_care_homes", DAY)]
@@ -72,15 +86,7 @@ def edit_care_homes(world: World, directory: dict[str, dict]) -> tuple[bytes, di
     deregistered = next(
         d for d in directory.values() if d["careHome"] == "Y" and (d["deregistrationDate"] or "9") < DAY.isoformat()
     )
-    reporting_after_closing = list(rows[4])
-    for column, value in {
-        "CT_Home_ID": str(deregistered["ct_id"]),
-        "CQC_Location_ID": deregistered["locationId"],
-        "ODS_Code": deregistered["odsCode"] or "",
-        "Home_Name": deregistered["name"],
-        "Postcode": deregistered["postalCode"],
-    }.items():
-        reporting_after_closing[col[column]] = value
+    reporting_after_closing = as_location(rows[4], col, deregistered, "CT_Home_ID", "Home_Name")
     rows[5][col["Last_Updated"]] = (datetime.combine(DAY, datetime.min.time()) - timedelta(days=10, hours=-9)).strftime(
         UK_FORMAT
     )
@@ -101,15 +107,7 @@ def edit_home_care(world: World, directory: dict[str, dict]) -> tuple[bytes, str
     header, rows = read_csv(world.rendered("ct_home_care", DAY).content)
     col = {name: i for i, name in enumerate(header)}
     scheme = next(d for d in directory.values() if d["service"] == "shared_lives")
-    row = list(rows[0])
-    for column, value in {
-        "CT_Service_ID": "999999",
-        "CQC_Location_ID": scheme["locationId"],
-        "ODS_Code": scheme["odsCode"] or "",
-        "Service_Name": scheme["name"],
-        "Postcode": scheme["postalCode"],
-    }.items():
-        row[col[column]] = value
+    row = as_location(rows[0], col, scheme | {"ct_id": 999999}, "CT_Service_ID", "Service_Name")
     return write_csv(header, [*rows, row]), scheme["locationId"]
 
 
