@@ -2,33 +2,42 @@
 ### careshare_publish
 
 **Purpose.** Merge and publish report dates once every feed has settled for them: match each
-staged row to one CQC location, keep one row per location (Capacity Tracker before the CQC form,
-then the latest submission), check that every delivered row is accounted for exactly once, run
-the published datasets' GX suites (`expectations/<dataset>.json`: a critical failure stops the
-date's publication and fails the run with the dataset, date, rule and report link), and release
-every published dataset (Parquet and CSV per council) to S3: staged, verified, committed by a
-manifest written last with If-None-Match, then the hive view `<dataset>/la_code=<ONS
-code>/report_date=<date>/`, each council's `_index.json` and the dataset's `latest` pointer. A
-rerun with the same data changes nothing; a corrected day becomes a new release version. Then the
-quality outputs: the quarantined rows under `quarantine/la_code=<code>/report_date=<date>/`, the
-GX Data Docs and the daily quality report (linked from `check_published` and `quality_report`).
+staged row to one CQC location (crosswalk override, CQC id, ODS code, then name within the
+postcode), keep one row per location (the system of record, then the latest submission), roll
+the day up per provider and per council, check that every delivered row is accounted for exactly
+once and that the datasets hold together, run the published datasets' GX suites
+(`expectations/<dataset>.json`), and release every dataset (Parquet and CSV per council;
+`provider_daily` national) to S3: staged, verified, committed by a manifest written last with
+If-None-Match, then the hive view `<dataset>/la_code=<ONS code>/report_date=<date>/`, each
+council's `_index.json` and the dataset's `latest` pointer. A rerun with the same data changes
+nothing; a corrected day becomes a new release version. Then the quality outputs: quarantined rows
+under `quarantine/la_code=<code>/report_date=<date>/`, the GX Data Docs and the daily quality
+report (linked from `check_published` and `quality_report`).
+
+**Gate.** `merge` runs the merge checks inside its transaction and `validate` runs them again on
+what is about to be published; `check_published` runs the dataset suites. A failed check fails
+the run without retries (dataset or rule, date, figures and report link in the message), and
+`publish` does not run for that date.
 
 **Schedule.** On any feed's staged Asset. The report dates come from the triggering events
 (extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
 have not all settled (loaded, expected absence, or failed) is left for a later run.
 
-**Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); connection
-`careshare_s3`.
+**Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
+manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
 
-**Outputs.** Warehouse `location_daily`, `superseded_row`, merge-stage `quarantine_row`,
-`publish_release`; the publication bucket (datasets, manifests, `_docs/` data dictionary and
-schemas); the `careshare_published` Asset (extra: report date and release versions).
+**Outputs.** Warehouse `location_daily`, `daily_rollup`, `stg_match`, `superseded_row`,
+merge-stage `quarantine_row` (rule `match.unmatched` says how to fix a row), `publish_release`;
+the publication bucket (datasets, manifests, `_docs/` data dictionary and schemas); the
+`careshare_published` Asset (extra: report date and release versions).
 
 **Owner.** careshare data engineering.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
@@ -36,6 +45,18 @@ from airflow.sdk import Param, dag, task
 from careshare_airflow.assets import PUBLISHED, STAGED_FEED
 from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import default_args
+
+
+@contextmanager
+def failing_for_good(*errors: type[Exception]) -> Iterator[None]:
+    """A broken invariant does not heal on retry: fail the task at once, the rule in the message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except errors as failed:
+        raise AirflowFailException(str(failed)) from failed
+
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
 
@@ -82,10 +103,23 @@ def careshare_publish():
     def merge(report_date: str) -> str:
         from datetime import date
 
-        from careshare.merge import merge_day
+        from careshare.matching import CrosswalkError
+        from careshare.merge import MergeCheckFailed, merge_day
         from careshare_airflow.runtime import platform
 
-        merge_day(platform(), date.fromisoformat(report_date))
+        with failing_for_good(MergeCheckFailed, CrosswalkError):
+            print(merge_day(platform(), date.fromisoformat(report_date)).as_dict())
+        return report_date
+
+    @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def validate(report_date: str) -> str:
+        from datetime import date
+
+        from careshare.merge import MergeCheckFailed, validate_day
+        from careshare_airflow.runtime import platform
+
+        with failing_for_good(MergeCheckFailed):
+            print([account.__dict__ for account in validate_day(platform(), date.fromisoformat(report_date))])
         return report_date
 
     @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -138,7 +172,8 @@ def careshare_publish():
         return publication.as_dict()
 
     merged = merge.expand(report_date=ready_dates())
-    published = publish.expand(report_date=check_published.expand(report_date=merged))
+    validated = validate.expand(report_date=merged)
+    published = publish.expand(report_date=check_published.expand(report_date=validated))
     quality_report.expand(published=published)
 
 

@@ -1,5 +1,6 @@
 """The published datasets, defined once: the Parquet schema, the CSV header and the data
-dictionary are all generated from these definitions."""
+dictionary are all generated from these definitions, so the semantics of every column (precedence,
+staleness, flags, matching) are written here, in its description."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from careshare.feeds import ICF_FROM, TRANSITION
+from careshare.feeds import CQC_FORM_LAST_DAY, ICF_FROM, TRANSITION
 
 PARTITION_COLUMNS = ("la_code", "report_date")
+NATIONAL_PARTITION_COLUMNS = ("report_date",)
+STALE_AFTER_DAYS = 7
+NAME_MATCH_THRESHOLD = 0.9
 
 _TYPES = {
     "string": pa.string(),
@@ -38,17 +42,34 @@ class Field:
 
 @dataclass(frozen=True)
 class Dataset:
+    """`key` is the grain (unique per row); `partition_columns` make the object path: council
+    first for data a council may see, report date only for national datasets."""
+
     name: str
     description: str
-    grain: str
+    key: tuple[str, ...]
     fields: tuple[Field, ...]
+    partition_columns: tuple[str, ...] = PARTITION_COLUMNS
+
+    @property
+    def grain(self) -> str:
+        return ", ".join(self.key)
+
+    @property
+    def national(self) -> bool:
+        return "la_code" not in self.partition_columns
+
+    @property
+    def sort_columns(self) -> list[str]:
+        """Row order inside one object: the key without the partition columns."""
+        return [c for c in self.key if c not in self.partition_columns]
 
     def arrow_schema(self, *, without_partitions: bool = False) -> pa.Schema:
         return pa.schema(
             [
                 pa.field(f.name, f.arrow_type, nullable=f.nullable)
                 for f in self.fields
-                if not (without_partitions and f.name in PARTITION_COLUMNS)
+                if not (without_partitions and f.name in self.partition_columns)
             ]
         )
 
@@ -76,10 +97,26 @@ _PPE = (
     "(CT from 2020-08-10); CQC days of supply mapped as under 2 Red, 2-6 Amber, 7+ Green"
 )
 
+_PRECEDENCE = (
+    "Care homes come from the Capacity Tracker care-home section. Community services (homecare, extra care, "
+    f"supported living) come from the CQC form before {TRANSITION} and from the CT home-care section from then; "
+    f"in the overlap ({TRANSITION} to {CQC_FORM_LAST_DAY}) a CQC answer is used only where CT has no row. "
+    "Within one feed and day the latest submission wins (on equal timestamps, the first row of the file). "
+    "Every row that loses is kept in the warehouse as superseded, with the row that won, and counted."
+)
+_SHARED_LIVES = (
+    "Shared Lives schemes and other services the directory marks as not expected to report are left out "
+    "of the denominator"
+)
+
 LOCATION_DAILY = Dataset(
     name="location_daily",
-    description="One row per CQC location per report date: the merged answer of the location's system of record.",
-    grain="report_date, location_id",
+    description=(
+        "One row per CQC location per report date: the answer of the location's system of record. "
+        f"{_PRECEDENCE} Rows that match no directory location are quarantined with everything needed to fix "
+        "them, never published."
+    ),
+    key=("report_date", "location_id"),
     fields=(
         Field(
             "report_date", "date", "The day the answers are reported for (Europe/London).", "pipeline", nullable=False
@@ -101,7 +138,8 @@ LOCATION_DAILY = Dataset(
         Field(
             "service_group",
             "string",
-            "`care_home` or `community` (homecare, extra care, supported living).",
+            "`care_home` (answers from the CT care-home section) or `community` (homecare, extra care, supported "
+            "living: answers from the CQC form or the CT home-care section).",
             "pipeline",
             nullable=False,
         ),
@@ -110,25 +148,43 @@ LOCATION_DAILY = Dataset(
         Field(
             "deregistered_but_reporting",
             "bool",
-            "The location reported after its deregistration date.",
+            "The directory gives a deregistration date before the report date, yet the location reported: "
+            "the row is published with this flag, never dropped.",
             "pipeline",
             nullable=False,
         ),
         Field(
-            "submitted_at",
+            "unexpected_reporter",
+            "bool",
+            "The directory marks the service as not expected to report (Shared Lives schemes answer neither "
+            "collection), yet a row matched it: published with this flag so it is seen, and left out of "
+            "completion rates.",
+            "pipeline",
+            nullable=False,
+        ),
+        Field(
+            "last_updated_at",
             "timestamp",
-            "When the answers were last updated (CT Last_Updated, CQC submitted_at), UTC.",
+            "When the answers were last updated: CT `Last_Updated` (UK local time) or CQC `submitted_at`, as a UTC "
+            "instant. A CT row carries the latest answers as of the report date, which can be days old.",
             BOTH,
             unit="UTC instant",
         ),
         Field(
             "days_since_update",
             "int32",
-            "Days between the last update (UK date) and the report date.",
+            "Whole days between the UK date of last_updated_at and the report date (0: updated that day).",
             "pipeline",
             unit="days",
         ),
-        Field("stale", "bool", "The answers are more than 7 days old.", "pipeline", nullable=False),
+        Field(
+            "stale",
+            "bool",
+            f"days_since_update is more than {STALE_AFTER_DAYS}: the answers are over a week old. Stale rows are "
+            "published and counted in the roll-ups' locations_stale.",
+            "pipeline",
+            nullable=False,
+        ),
         _count("beds_total", "Beds in the care home.", CT),
         _count("beds_vacant", "Vacant beds.", CT),
         _answer("accepting_admissions", "Yes or No.", CT),
@@ -180,7 +236,8 @@ LOCATION_DAILY = Dataset(
         Field(
             "source_feed",
             "string",
-            "Feed the row came from: ct_care_homes, ct_home_care or cqc_update.",
+            "Feed the published answers came from: ct_care_homes, ct_home_care or cqc_update (see the precedence "
+            "in the dataset description).",
             "pipeline",
             nullable=False,
         ),
@@ -205,14 +262,139 @@ LOCATION_DAILY = Dataset(
             BOTH,
         ),
         Field(
+            "superseded_rows",
+            "int32",
+            "Other rows for this location and report date that lost to this one (a repeated submission, a duplicate "
+            "row, the other collection in the overlap); each is kept in the warehouse with the row that won.",
+            "pipeline",
+            unit="rows",
+            nullable=False,
+        ),
+        Field(
             "match_method",
             "string",
-            "How the row was tied to the location: location_id, ods_code, name_postcode or crosswalk.",
+            "How the row was tied to the location, in the order tried: `crosswalk` (a manual override in "
+            "config/crosswalk.csv, keyed by feed and source record id), `location_id` (the CQC id once trimmed, "
+            "upper-cased and given back a missing `1-`), `ods_code` (an ODS code carried by exactly one directory "
+            "location), `name_postcode` (the only directory location of the row's kind at the row's postcode whose "
+            f"name scores at least {NAME_MATCH_THRESHOLD:.2f}).",
             "pipeline",
             nullable=False,
         ),
-        Field("match_score", "float64", "Confidence of the match, 1.0 for exact identifiers.", "pipeline"),
+        Field(
+            "match_score",
+            "float64",
+            "1.0 for crosswalk and identifier matches; for name_postcode the name similarity (the better of the "
+            "plain and the word-order-blind edit similarity; case, accents, punctuation and words like Ltd "
+            f"ignored), from {NAME_MATCH_THRESHOLD:.2f} to 1.0.",
+            "pipeline",
+            nullable=False,
+        ),
     ),
 )
 
-DATASETS = {d.name: d for d in (LOCATION_DAILY,)}
+
+def _rollup_fields(whose: str) -> tuple[Field, ...]:
+    """The directory's expectations and the sums of the published location rows, for one provider or council."""
+
+    def count(name: str, description: str) -> Field:
+        return Field(name, "int32", description, "pipeline", unit="locations", nullable=False)
+
+    def total(name: str, description: str, unit: str = "people") -> Field:
+        return Field(name, "int32", f"{description} Null when no reporting location answered.", "pipeline", unit=unit)
+
+    return (
+        count(
+            "locations_registered",
+            f"Directory locations of the {whose} registered on the report date, Shared Lives included.",
+        ),
+        count(
+            "locations_expected",
+            f"Registered locations of the {whose} whose collection was open that day (the CQC form ran Monday to "
+            "Friday from 2020-05-14 and took extra care and supported living from 2020-06-01): the completion "
+            f"denominator. {_SHARED_LIVES}.",
+        ),
+        count("locations_reporting", "Expected locations with a published row: the completion numerator."),
+        Field(
+            "completion_rate",
+            "float64",
+            "locations_reporting / locations_expected; null when no location was expected.",
+            "pipeline",
+            unit="ratio",
+        ),
+        count(
+            "locations_reporting_unexpected",
+            "Published rows of locations outside the denominator (Shared Lives, deregistered, or not asked that day).",
+        ),
+        count("care_homes_expected", "Expected locations that are care homes."),
+        count("care_homes_reporting", "Published rows answered in the care-home section."),
+        count("community_services_expected", "Expected locations that are community services."),
+        count("community_services_reporting", "Published rows answered as a community service."),
+        total("beds_total", "Beds in the reporting care homes.", unit="beds"),
+        total("beds_vacant", "Vacant beds in the reporting care homes.", unit="beds"),
+        total("care_home_residents", "Residents of the reporting care homes."),
+        total("care_home_residents_covid_confirmed", "Care-home residents with confirmed COVID-19."),
+        total("care_home_residents_covid_suspected", "Care-home residents with suspected COVID-19."),
+        total("care_home_staff_employed", "Staff employed by the reporting care homes."),
+        total("care_home_staff_absent_covid", "Care-home staff absent because of COVID-19."),
+        total("community_people_supported", "People receiving care from the reporting community services."),
+        total("community_people_covid_confirmed", "People receiving community care with confirmed COVID-19."),
+        total("community_people_covid_suspected", "People receiving community care with suspected COVID-19."),
+        total("community_staff_employed", "Care workers employed by the reporting community services."),
+        total("community_staff_absent_covid", "Care workers absent because of COVID-19."),
+        total(
+            "community_hours_unable_to_deliver",
+            f"Care hours the community services could not deliver (CT home care, from {TRANSITION}).",
+            unit="hours",
+        ),
+        count("locations_ppe_red", "Published rows with at least one PPE item Red (under 48 hours of supply)."),
+        count("locations_stale", f"Published rows whose answers are more than {STALE_AFTER_DAYS} days old."),
+        count("locations_deregistered_reporting", "Published rows flagged deregistered_but_reporting."),
+        count("locations_unexpected_reporter", "Published rows flagged unexpected_reporter."),
+    )
+
+
+_REPORT_DATE = LOCATION_DAILY.fields[0]
+
+PROVIDER_DAILY = Dataset(
+    name="provider_daily",
+    description=(
+        "One row per CQC provider per report date, rolled up from its locations' rows in location_daily: a "
+        "provider with care homes and community services appears once, with both parts side by side. A provider "
+        "spans councils, so this dataset is national (partitioned by report date only, for national recipients); "
+        "a council reads its providers' locations in its own location_daily partition."
+    ),
+    key=("report_date", "provider_id"),
+    partition_columns=NATIONAL_PARTITION_COLUMNS,
+    fields=(
+        _REPORT_DATE,
+        Field("provider_id", "string", "CQC provider id.", DIRECTORY, nullable=False),
+        Field("provider_name", "string", "Provider name, once the directory's provider record is loaded.", DIRECTORY),
+        Field(
+            "councils_reporting",
+            "int32",
+            "Councils in which the provider has a published location row that day.",
+            "pipeline",
+            unit="councils",
+            nullable=False,
+        ),
+        *_rollup_fields("provider"),
+    ),
+)
+
+LA_DAILY_SUMMARY = Dataset(
+    name="la_daily_summary",
+    description=(
+        "One row per council valid on the report date (councils with no locations included): locations registered "
+        "and expected to report, locations that reported and the completion rate, totals of the main measures, and "
+        f"counts of stale and flagged locations. {_SHARED_LIVES}."
+    ),
+    key=("report_date", "la_code"),
+    fields=(
+        _REPORT_DATE,
+        *LOCATION_DAILY.fields[2:6],
+        *_rollup_fields("council"),
+    ),
+)
+
+DATASETS = {d.name: d for d in (LOCATION_DAILY, PROVIDER_DAILY, LA_DAILY_SUMMARY)}

@@ -1,37 +1,62 @@
-"""Merge one report date: every staged row to one CQC location, one row per location.
+"""Merge one report date: every staged row to one CQC location, one row per location, and the
+provider and council roll-ups.
 
-The whole day is rebuilt in one transaction. The accounting check runs inside the same
-transaction, so a day whose rows do not add up is never left merged.
+The whole day is rebuilt in one transaction: match (crosswalk, CQC id, ODS code, name within the
+postcode), rank (system of record, then latest submission), publishable rows, superseded rows,
+quarantine, roll-ups, then the checks. A day whose checks fail is never left merged, and the
+publish DAG runs the same checks again before it publishes.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Connection
 
+from careshare.datasets import STALE_AFTER_DAYS
+from careshare.feeds import CQC_EXTENDED_SERVICES_FROM, CQC_UPDATE, CT_CARE_HOMES, CT_HOME_CARE, TRANSITION, Feed
+from careshare.matching import (
+    NAME_POSTCODE,
+    UNMATCHED,
+    CrosswalkError,
+    crosswalk_frame,
+    crosswalk_path,
+    read_crosswalk,
+    resolve_by_name,
+)
 from careshare.platform import Platform
-from careshare.warehouse import sql
+from careshare.warehouse import Warehouse, sql
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER_DAYS = 7
-MERGE_STEPS = (
-    "merge/match_by_location_id",
-    "merge/match_by_ods_code",
-    "merge/record_unmatched",
-    "merge/resolve_la_codes",
+DIRECTORY_STEPS = ("merge/insert_directory_day", "merge/analyze_directory_day")
+IDENTIFIER_STEPS = ("merge/match_by_crosswalk", "merge/match_by_location_id", "merge/match_by_ods_code")
+RESOLVE_STEPS = (
     "merge/rank_candidates",
+    "merge/analyze_candidates",
     "merge/insert_location_daily",
     "merge/insert_superseded",
-    "merge/quarantine_unmatched",
+    "merge/quarantine_unknown_council",
+    "merge/insert_rollups",
+    "merge/insert_idle_councils",
 )
 
 
-class AccountingError(RuntimeError):
-    """Rows were lost or counted twice: publication of the day must stop."""
+class MergeCheckFailed(RuntimeError):
+    """A merged day breaks an invariant (rows lost or doubled, a location twice, a dangling
+    reference, roll-ups that do not add up): publication of the day must stop."""
+
+    def __init__(self, report_date: date, failures: list[tuple[str, str]]):
+        self.report_date = report_date
+        self.rules = [rule for rule, _ in failures]
+        details = "; ".join(f"{problem} [rule {rule}]" for rule, problem in failures)
+        super().__init__(f"{report_date.isoformat()}: merged day failed its checks: {details}")
 
 
 @dataclass
@@ -52,41 +77,135 @@ class MergeResult:
     report_date: date
     locations: int
     accounts: list[FeedAccount] = field(default_factory=list)
+    matches: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "report_date": self.report_date.isoformat(),
             "locations": self.locations,
             "accounts": [a.__dict__ for a in self.accounts],
+            "matches": self.matches,
+            "seconds": round(self.seconds, 3),
         }
 
 
-def merge_day(platform: Platform, report_date: date) -> MergeResult:
-    params = {"report_date": report_date, "stale_after_days": STALE_AFTER_DAYS}
+def day_parameters(report_date: date) -> dict[str, Any]:
+    """What the feed calendars say about the day: whose answers count, and who was asked."""
+    cqc_open = CQC_UPDATE.expected_on(report_date)
+    ct_home_care_open = CT_HOME_CARE.expected_on(report_date)
+    return {
+        "report_date": report_date,
+        "stale_after_days": STALE_AFTER_DAYS,
+        "community_record_feed": (Feed.CT_HOME_CARE if report_date >= TRANSITION else Feed.CQC_UPDATE).value,
+        "care_homes_asked": CT_CARE_HOMES.expected_on(report_date),
+        "homecare_asked": ct_home_care_open or cqc_open,
+        "housing_services_asked": ct_home_care_open or (cqc_open and report_date >= CQC_EXTENDED_SERVICES_FROM),
+    }
+
+
+def merge_day(platform: Platform, report_date: date, crosswalk_csv: Path | None = None) -> MergeResult:
+    started = time.perf_counter()
+    crosswalk_file = crosswalk_csv or crosswalk_path()
+    crosswalk = read_crosswalk(crosswalk_file)
+    params = day_parameters(report_date)
     warehouse = platform.warehouse
     with warehouse.transaction() as connection:
         warehouse.execute_script(connection, "merge/delete_day", params)
-        for step in MERGE_STEPS:
+        warehouse.insert_frame(connection, "merge_crosswalk", crosswalk_frame(crosswalk, report_date))
+        _refuse_unknown_crosswalk_locations(connection, crosswalk_file, report_date)
+        for step in (*DIRECTORY_STEPS, *IDENTIFIER_STEPS):
             warehouse.execute(connection, step, params)
-        accounts = check_accounting(connection, report_date)
-        locations = sum(a.published for a in accounts)
-    result = MergeResult(report_date, locations, accounts)
-    log.info("merged %s: %d locations; %s", report_date, locations, [a.__dict__ for a in accounts])
+        _match_the_rest(warehouse, connection, report_date)
+        for step in RESOLVE_STEPS:
+            warehouse.execute(connection, step, params)
+        accounts = check_day(connection, report_date)
+        matches = {method: int(n) for method, n in connection.execute(sql("merge/match_counts"), params)}
+        warehouse.execute_script(connection, "merge/clear_work_tables", params)
+    seconds = time.perf_counter() - started
+    result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches, seconds)
+    log.info("merged %s in %.2fs: %s", report_date, result.seconds, result.as_dict())
     return result
 
 
-def check_accounting(connection: Connection, report_date: date) -> list[FeedAccount]:
-    rows = connection.execute(sql("checks/row_accounting"), {"report_date": report_date}).fetchall()
-    accounts = [FeedAccount(*row) for row in rows]
-    unbalanced = [a for a in accounts if not a.balanced]
-    doubled = connection.execute(sql("checks/rows_with_two_outcomes"), {"report_date": report_date}).fetchall()
-    if unbalanced or doubled:
-        details = "; ".join(
-            f"{a.feed}: {a.delivered} delivered but {a.quarantined} quarantined + {a.superseded} superseded"
-            f" + {a.published} published"
-            for a in unbalanced
+def validate_day(platform: Platform, report_date: date) -> list[FeedAccount]:
+    """The merge's checks again, read-only, on what is about to be published."""
+    with platform.warehouse.engine.connect() as connection:
+        return check_day(connection, report_date)
+
+
+def _refuse_unknown_crosswalk_locations(connection: Connection, path: Path, report_date: date) -> None:
+    unknown = connection.execute(sql("checks/crosswalk_unknown_locations"), {"report_date": report_date}).fetchall()
+    if unknown:
+        lines = "; ".join(
+            f"line {line}: {feed} record {record_id} -> {location_id} is not in the CQC directory"
+            for line, feed, record_id, location_id in unknown
         )
-        if doubled:
-            details += f"; {len(doubled)} rows with two outcomes, e.g. {tuple(doubled[0])}"
-        raise AccountingError(f"{report_date.isoformat()}: row accounting failed [rule merge.accounting]: {details}")
+        raise CrosswalkError(f"{path}: {lines} [rule crosswalk.unknown_location]")
+
+
+def _match_the_rest(warehouse: Warehouse, connection: Connection, report_date: date) -> None:
+    """Name within the postcode for what no identifier matched; the rest quarantined as unmatched."""
+    result = connection.execute(sql("merge/unmatched_rows"), {"report_date": report_date})
+    rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    resolutions = resolve_by_name(rows, report_date)
+    matches = pd.DataFrame(
+        {
+            "report_date": [report_date] * len(resolutions),
+            "feed": [r.feed for r in resolutions],
+            "source_row": [r.source_row for r in resolutions],
+            "location_id": [r.location_id for r in resolutions],
+            "match_method": [NAME_POSTCODE if r.location_id else UNMATCHED for r in resolutions],
+            "match_score": [r.score for r in resolutions],
+        }
+    )
+    warehouse.insert_frame(connection, "stg_match", matches)
+    quarantined = [r.quarantine for r in resolutions if r.quarantine]
+    warehouse.insert_frame(connection, "quarantine_row", pd.DataFrame.from_records(quarantined))
+
+
+def check_day(connection: Connection, report_date: date) -> list[FeedAccount]:
+    """Raise MergeCheckFailed naming every broken invariant of the merged day; else the accounts."""
+    params = {"report_date": report_date}
+
+    def rows(name: str) -> list[Any]:
+        return list(connection.execute(sql(name), params).fetchall())
+
+    accounts = [FeedAccount(*row) for row in rows("checks/row_accounting")]
+    failures = [
+        (
+            "merge.accounting",
+            f"{a.feed}: {a.delivered} delivered but {a.quarantined} quarantined + {a.superseded} superseded"
+            f" + {a.published} published",
+        )
+        for a in accounts
+        if not a.balanced
+    ]
+    doubled = rows("checks/rows_with_two_outcomes")
+    if doubled:
+        failures.append(("merge.accounting", f"{len(doubled)} rows with two outcomes, e.g. {tuple(doubled[0])}"))
+    duplicates = rows("checks/duplicate_locations")
+    if duplicates:
+        failures.append(
+            ("merge.unique_location", f"{len(duplicates)} locations published twice, e.g. {duplicates[0][0]}")
+        )
+    dangling = rows("checks/unknown_references")
+    if dangling:
+        failures.append(
+            (
+                "merge.reference",
+                f"{len(dangling)} published rows with a location or council code unknown on the day, "
+                f"e.g. {tuple(dangling[0])}",
+            )
+        )
+    failures += [
+        (
+            "merge.rollup_totals",
+            f"the {scope} roll-up counts {rolled_up} published rows, location_daily has {published}",
+        )
+        for scope, rolled_up, published in rows("checks/rollup_totals")
+        if int(rolled_up) != int(published)
+    ]
+    if failures:
+        raise MergeCheckFailed(report_date, failures)
     return accounts

@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 from careshare.access.recipients import Recipient
 from careshare.datasets import Dataset
 from careshare.publish import layout
-from careshare.publish.formats import is_national
 from careshare.reference import LocalAuthorities
 
 POLICY_VERSION = "2012-10-17"
@@ -70,7 +69,7 @@ def readable_prefixes(recipient: Recipient, datasets: Iterable[Dataset], referen
     for dataset in datasets:
         if recipient.national:
             prefixes += [layout.Scope.national(dataset.name).root, f"{layout.MANIFESTS}/{dataset.name}/"]
-        elif not is_national(dataset):
+        elif not dataset.national:
             prefixes += [
                 layout.Scope.council(dataset.name, code, reference).root for code in sorted(recipient.la_codes)
             ]

@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from careshare.datasets import DATASETS, PARTITION_COLUMNS, Dataset
+from careshare.datasets import DATASETS, Dataset
 from careshare.publish import layout
-from careshare.publish.formats import FORMULA_TRIGGERS, is_national, key_columns
+from careshare.publish.formats import FORMULA_TRIGGERS, key_columns
 from careshare.storage import ObjectStore
 
 TABLE_SCHEMA_TYPES = {
@@ -43,7 +43,7 @@ def table_schema(dataset: Dataset) -> dict:
         }
         if f.unit:
             field["unit"] = f.unit
-        if f.name in PARTITION_COLUMNS and not is_national(dataset):
+        if f.name in dataset.partition_columns:
             field["partition"] = "in the path of Parquet files (hive), a column of CSV files"
         if f.type == "timestamp":
             field["format"] = "UTC; CSV: YYYY-MM-DD HH:MM:SS"
@@ -106,7 +106,7 @@ def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
 
 
 def _dataset_section(dataset: Dataset) -> list[str]:
-    scope = "national (one file per report date)" if is_national(dataset) else "per council and report date"
+    scope = "national (one file per report date)" if dataset.national else "per council and report date"
     key = ", ".join(f"`{name}`" for name in key_columns(dataset)) or "none (one row per file)"
     lines = [
         f"## `{dataset.name}`",

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from careshare.datasets import PARTITION_COLUMNS, Dataset
+from careshare.datasets import Dataset
 
 CSV_ENCODING = "utf-8-sig"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,16 +28,11 @@ class DuplicateRows(ValueError):
 
 
 def key_columns(dataset: Dataset) -> list[str]:
-    """The grain within one file: the dataset's grain without the partition columns."""
-    grain = [name.strip() for name in dataset.grain.split(",") if name.strip()]
-    unknown = [name for name in grain if name not in dataset.column_names]
+    """The grain within one file: the dataset's key without the partition columns."""
+    unknown = [name for name in dataset.key if name not in dataset.column_names]
     if unknown:
-        raise ValueError(f"dataset {dataset.name}: grain names unknown columns {unknown}")
-    return [name for name in grain if name not in PARTITION_COLUMNS]
-
-
-def is_national(dataset: Dataset) -> bool:
-    return "la_code" not in dataset.column_names
+        raise ValueError(f"dataset {dataset.name}: key names unknown columns {unknown}")
+    return dataset.sort_columns
 
 
 def to_arrow(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
@@ -61,14 +56,14 @@ def to_arrow(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
 
 def split_by_council(table: pa.Table, dataset: Dataset) -> dict[str | None, pa.Table]:
     """la_code -> that council's rows (all columns), in key order; None -> every row if national."""
-    if is_national(dataset):
+    if dataset.national:
         return {None: in_key_order(table, dataset)}
     codes = table.column("la_code")
     return {code: in_key_order(table.filter(pc.equal(codes, code)), dataset) for code in sorted(set(codes.to_pylist()))}
 
 
 def in_key_order(table: pa.Table, dataset: Dataset) -> pa.Table:
-    keys = key_columns(dataset) or [n for n in dataset.column_names if n not in PARTITION_COLUMNS]
+    keys = key_columns(dataset) or [n for n in dataset.column_names if n not in dataset.partition_columns]
     ordered = table.sort_by([(name, "ascending") for name in keys])
     if key_columns(dataset):
         _refuse_duplicates(ordered, dataset)
@@ -86,7 +81,7 @@ def _refuse_duplicates(table: pa.Table, dataset: Dataset) -> None:
 
 def parquet_bytes(table: pa.Table, dataset: Dataset) -> bytes:
     """One file's rows without the partition columns, which the path carries."""
-    body = table.drop_columns([name for name in PARTITION_COLUMNS if name in table.column_names])
+    body = table.drop_columns([name for name in dataset.partition_columns if name in table.column_names])
     sink = io.BytesIO()
     pq.write_table(body, sink, compression="zstd", write_statistics=True, store_schema=True)
     return sink.getvalue()

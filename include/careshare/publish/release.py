@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from careshare.datasets import PARTITION_COLUMNS, Dataset
+from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
 from careshare.publish.changes import Changes, compare, unchanged
@@ -269,7 +269,7 @@ def _part_changes(store: ObjectStore, dataset: Dataset, part: Part, before: Docu
     if before["files"][layout.PARQUET]["sha256"] == part.sha256(layout.PARQUET):
         return unchanged(part.rows)
     old = pq.read_table(io.BytesIO(store.get(before["files"][layout.PARQUET]["key"])))
-    new = part.table.drop_columns([c for c in PARTITION_COLUMNS if c in part.table.column_names])
+    new = part.table.drop_columns([c for c in dataset.partition_columns if c in part.table.column_names])
     return compare(old, new, key_columns(dataset))
 
 

@@ -2,12 +2,24 @@
 SELECT
     f.feed,
     f.rows_delivered,
-    (SELECT COUNT(DISTINCT q.source_row) FROM quarantine_row AS q
-      WHERE q.feed = f.feed AND q.report_date = f.report_date AND q.source_sha256 = f.sha256) AS quarantined,
-    (SELECT COUNT(*) FROM superseded_row AS r
-      WHERE r.feed = f.feed AND r.report_date = f.report_date AND r.source_sha256 = f.sha256) AS superseded,
-    (SELECT COUNT(*) FROM location_daily AS l
-      WHERE l.source_feed = f.feed AND l.report_date = f.report_date AND l.source_sha256 = f.sha256) AS published
+    COALESCE(q.n, 0) AS quarantined,
+    COALESCE(r.n, 0) AS superseded,
+    COALESCE(l.n, 0) AS published
 FROM feed_day AS f
+LEFT JOIN (
+    SELECT feed, source_sha256, COUNT(DISTINCT source_row) AS n
+    FROM quarantine_row WHERE report_date = :report_date GROUP BY feed, source_sha256
+) AS q
+  ON q.feed = f.feed AND q.source_sha256 = f.sha256
+LEFT JOIN (
+    SELECT feed, source_sha256, COUNT(*) AS n
+    FROM superseded_row WHERE report_date = :report_date GROUP BY feed, source_sha256
+) AS r
+  ON r.feed = f.feed AND r.source_sha256 = f.sha256
+LEFT JOIN (
+    SELECT source_feed, source_sha256, COUNT(*) AS n
+    FROM location_daily WHERE report_date = :report_date GROUP BY source_feed, source_sha256
+) AS l
+  ON l.source_feed = f.feed AND l.source_sha256 = f.sha256
 WHERE f.report_date = :report_date AND f.status = 'loaded'
 ORDER BY f.feed

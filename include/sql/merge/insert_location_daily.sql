@@ -1,7 +1,7 @@
 INSERT INTO location_daily (
     report_date, location_id, la_code, la_name, region_code, region_name, provider_id, location_name,
     postcode, service_group, service_type, registration_status, deregistered_but_reporting,
-    submitted_at, days_since_update, stale,
+    unexpected_reporter, last_updated_at, days_since_update, stale,
     beds_total, beds_vacant, accepting_admissions,
     people_supported, people_covid_confirmed, people_covid_suspected,
     people_newly_confirmed_today, people_newly_suspected_today,
@@ -11,13 +11,13 @@ INSERT INTO location_daily (
     covid_deaths_since_last_update,
     ppe_masks, ppe_gloves, ppe_aprons, ppe_eye_protection, ppe_hand_hygiene,
     visiting_status, icf_staff_single_site, icf_full_pay_when_isolating, icf_funding_received,
-    source_feed, source_sha256, source_row, source_record_id, match_method, match_score
+    source_feed, source_sha256, source_row, source_record_id, superseded_rows, match_method, match_score
 )
 SELECT
     c.report_date, c.location_id, la.la_code, la.la_name, la.region_code, la.region_name,
     d.provider_id, d.name, d.postcode, s.service_group, s.service_type, d.registration_status,
-    CASE WHEN d.deregistration_date IS NOT NULL AND d.deregistration_date < c.report_date
-         THEN TRUE ELSE FALSE END,
+    dd.deregistered,
+    CASE WHEN dd.expected_to_report THEN FALSE ELSE TRUE END,
     s.submitted_at, s.days_since_update,
     CASE WHEN s.days_since_update > :stale_after_days THEN TRUE ELSE FALSE END,
     s.beds_total, s.beds_vacant, s.accepting_admissions,
@@ -29,14 +29,16 @@ SELECT
     s.covid_deaths_since_last_update,
     s.ppe_masks, s.ppe_gloves, s.ppe_aprons, s.ppe_eye_protection, s.ppe_hand_hygiene,
     s.visiting_status, s.icf_staff_single_site, s.icf_full_pay_when_isolating, s.icf_funding_received,
-    s.feed, s.source_sha256, s.source_row, s.record_id, m.match_method, m.match_score
+    s.feed, s.source_sha256, s.source_row, s.record_id, c.candidates - 1, m.match_method, m.match_score
 FROM merge_candidate AS c
 JOIN stg_submission AS s
   ON s.feed = c.feed AND s.report_date = c.report_date AND s.source_row = c.source_row
 JOIN stg_match AS m
   ON m.feed = c.feed AND m.report_date = c.report_date AND m.source_row = c.source_row
+JOIN merge_directory_day AS dd
+  ON dd.report_date = c.report_date AND dd.location_id = c.location_id
 JOIN dim_location AS d
   ON d.location_id = c.location_id AND d.valid_to IS NULL
 JOIN ref_local_authority AS la
-  ON la.la_code = m.la_code
+  ON la.la_code = dd.la_code
 WHERE c.report_date = :report_date AND c.rank_in_location = 1

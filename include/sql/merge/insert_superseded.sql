@@ -5,7 +5,10 @@ INSERT INTO superseded_row (
 SELECT
     c.report_date, c.feed, s.source_sha256, c.source_row, c.location_id,
     w.feed, ws.source_sha256, w.source_row,
-    CASE WHEN c.feed <> w.feed THEN 'source precedence' ELSE 'later submission' END
+    CASE WHEN c.feed <> w.feed THEN 'source precedence'
+         WHEN s.submitted_at IS NULL OR s.submitted_at < ws.submitted_at THEN 'later submission'
+         ELSE 'duplicate row'
+    END
 FROM merge_candidate AS c
 JOIN merge_candidate AS w
   ON w.report_date = c.report_date AND w.location_id = c.location_id AND w.rank_in_location = 1

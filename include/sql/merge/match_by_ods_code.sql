@@ -7,9 +7,11 @@ JOIN feed_day AS f
 JOIN dim_location AS d
   ON d.ods_code = s.ods_code AND d.valid_to IS NULL
 WHERE s.report_date = :report_date
-  AND s.ods_code IS NOT NULL
   AND NOT EXISTS (
       SELECT 1 FROM stg_match AS m
       WHERE m.feed = s.feed AND m.report_date = s.report_date AND m.source_row = s.source_row
   )
-  AND (SELECT COUNT(*) FROM dim_location AS u WHERE u.ods_code = s.ods_code AND u.valid_to IS NULL) = 1
+  AND NOT EXISTS (
+      SELECT 1 FROM dim_location AS other
+      WHERE other.ods_code = d.ods_code AND other.valid_to IS NULL AND other.location_id <> d.location_id
+  )

@@ -33,7 +33,8 @@ def test_a_council_may_only_get_objects_under_its_own_prefixes(recipients, local
     assert "Condition" not in statement
     expected = {"arn:aws:s3:::careshare-published/_docs/*"} | {
         f"arn:aws:s3:::careshare-published/{name}/la_code={code}/*"
-        for name in DATASETS
+        for name, dataset in DATASETS.items()
+        if not dataset.national
         for code in ("E06000061", "E10000021")
     }
     assert set(statement["Resource"]) == expected
@@ -84,6 +85,7 @@ def test_every_configured_recipient_fits_iam_limits(recipients, local_authoritie
 
 
 def test_national_datasets_are_granted_to_national_recipients_only(recipients, local_authorities):
-    national = replace(LOCATION_DAILY, name="england_daily", fields=(LOCATION_DAILY.fields[0],), grain="report_date")
+    national = DATASETS["provider_daily"]
+    assert national.national
     assert readable_prefixes(recipients["ccg-leeds"], [national], local_authorities) == ["_docs/"]
-    assert "england_daily/" in readable_prefixes(recipients["dhsc"], [national], local_authorities)
+    assert "provider_daily/" in readable_prefixes(recipients["dhsc"], [national], local_authorities)

@@ -62,7 +62,7 @@ def test_csv_is_utf8_with_bom_header_crlf_and_every_column():
     assert list(frame.columns) == LOCATION_DAILY.column_names
     assert frame["location_name"].tolist() == ['Café Émile, "Home"', "Line\nbreak"]
     assert frame["la_code"].tolist() == ["E06000001", "E06000001"]
-    assert frame["submitted_at"].iloc[0] == "2020-11-01 09:30:00"
+    assert frame["last_updated_at"].iloc[0] == "2020-11-01 09:30:00"
     assert set(frame["stale"]) <= {"true", "false"}
 
 
@@ -112,6 +112,6 @@ def test_to_arrow_reads_warehouse_types_of_both_backends():
     table = synthetic_table(LOCATION_DAILY, DAY, {"E06000001": 2})
     frame = table.to_pandas()
     frame["report_date"] = frame["report_date"].astype(str)  # SQLite returns dates as text
-    frame["submitted_at"] = frame["submitted_at"].dt.tz_localize(None).astype(str)
+    frame["last_updated_at"] = frame["last_updated_at"].dt.tz_localize(None).astype(str)
     frame["stale"] = frame["stale"].astype(int)  # and booleans as 0/1
     assert to_arrow(frame, LOCATION_DAILY).equals(table)

@@ -220,12 +220,13 @@ def test_concurrent_runs_with_different_rows_commit_one_version_each(store, rele
 
 
 def test_a_dataset_without_councils_is_published_nationally(store, local_authorities):
-    from careshare.datasets import Dataset, Field
+    from careshare.datasets import NATIONAL_PARTITION_COLUMNS, Dataset, Field
 
     national = Dataset(
         name="england_daily",
         description="One row per report date.",
-        grain="report_date",
+        key=("report_date",),
+        partition_columns=NATIONAL_PARTITION_COLUMNS,
         fields=(
             Field("report_date", "date", "The day.", "pipeline", nullable=False),
             Field("locations", "int32", "Locations reporting.", "pipeline", unit="count"),

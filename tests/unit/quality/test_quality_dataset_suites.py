@@ -44,7 +44,8 @@ def location_rows(count: int, day: date = REPORT_DATE, **changes_by_row) -> pd.D
             "service_type": "Care home",
             "registration_status": "Registered",
             "deregistered_but_reporting": False,
-            "submitted_at": pd.Timestamp(datetime.combine(day, datetime.min.time()), tz="UTC") + pd.Timedelta(hours=9),
+            "last_updated_at": pd.Timestamp(datetime.combine(day, datetime.min.time()), tz="UTC")
+            + pd.Timedelta(hours=9),
             "days_since_update": 0,
             "stale": False,
             "beds_total": 20,
