@@ -149,7 +149,10 @@ def test_a_location_twice_in_a_file_keeps_the_latest_and_supersedes_the_other(ou
     rows = rows[rows["mess"].map(lambda m: not decided_elsewhere & set(m))]
     losers = rows[rows["duplicate_of"].notna()]
     assert len(losers) and (losers["winner_row"] == losers["duplicate_of"]).all()
-    reasons = {MessTag.DUPLICATE_ROW: {"later submission", "duplicate row"}, MessTag.SECOND_SUBMISSION: {"later submission"}}
+    reasons = {
+        MessTag.DUPLICATE_ROW: {"later submission", "duplicate row"},
+        MessTag.SECOND_SUBMISSION: {"later submission"},
+    }
     assert set(losers["reason"]) <= reasons[tag]
     winners = rows[rows["duplicate_of"].isna()]
     assert (winners["published_as"] == winners["location_id"]).all()

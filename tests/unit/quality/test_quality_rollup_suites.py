@@ -76,7 +76,9 @@ def provider_rows(count: int, **changes_by_row) -> pd.DataFrame:
 
 def validate(dataset: str, frame: pd.DataFrame, local_authorities, **context):
     row_key = load_suite(EXPECTATIONS / f"{dataset}.json").document["meta"]["row_key"]
-    return validate_frame(frame, EXPECTATIONS / f"{dataset}.json", parameters(local_authorities, **context), row_key=row_key)
+    return validate_frame(
+        frame, EXPECTATIONS / f"{dataset}.json", parameters(local_authorities, **context), row_key=row_key
+    )
 
 
 @pytest.mark.parametrize("dataset", ROLLUPS)
