@@ -106,6 +106,7 @@ def archive_delivery(platform: Platform, delivery: Delivery) -> ArchivedDelivery
 def record_expected_absence(platform: Platform, feed: str, report_date: date, reason: str) -> FeedDayResult:
     result = FeedDayResult(feed, report_date, ABSENT, message=reason)
     with platform.warehouse.transaction() as connection:
+        platform.warehouse.lock(connection, "stage", feed, report_date)
         platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
         _record_feed_day(platform, connection, result, rule=None)
     return result
@@ -158,6 +159,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
         message=_delivery_note(spec, report_date, parsed),
     )
     with platform.warehouse.transaction() as connection:
+        platform.warehouse.lock(connection, "stage", feed, report_date)
         platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
         platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
         platform.warehouse.insert_frame(connection, "stg_submission", staged)

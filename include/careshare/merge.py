@@ -111,6 +111,7 @@ def merge_day(platform: Platform, report_date: date, crosswalk_csv: Path | None 
     params = day_parameters(report_date)
     warehouse = platform.warehouse
     with warehouse.transaction() as connection:
+        warehouse.lock(connection, "merge", report_date)
         warehouse.execute_script(connection, "merge/delete_day", params)
         warehouse.insert_frame(connection, "merge_crosswalk", crosswalk_frame(crosswalk, report_date))
         _refuse_unknown_crosswalk_locations(connection, crosswalk_file, report_date)

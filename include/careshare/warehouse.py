@@ -6,6 +6,7 @@ include/sql/schema applied once each, in order.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -62,8 +63,7 @@ class Warehouse:
             if path.stem == "000_migrations":
                 continue
             with self.transaction() as connection:
-                if self.dialect == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7419)"))
+                self.lock(connection, "migrate")
                 done = connection.execute(sql("schema/applied"), {"name": path.stem}).first()
                 if done:
                     continue
@@ -73,6 +73,13 @@ class Warehouse:
                 applied_now.append(path.stem)
         self._tables.clear()
         return applied_now
+
+    def lock(self, connection: Connection, *thing: object) -> None:
+        """Serialise the transactions that rewrite one thing (a feed's day, a merge day) until this
+        transaction ends. SQLite needs nothing: its database lock already admits one writer."""
+        if self.dialect == "postgresql":
+            digest = hashlib.sha256(":".join(map(str, thing)).encode()).digest()
+            connection.execute(sql("locks/advisory"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
     def table(self, name: str) -> sa.Table:
         if name not in self._tables:

@@ -1,0 +1,212 @@
+"""Worker processes killed at every stage boundary, and two workers on the same date at once.
+
+Each run is a real process (tests/integration/day_process.py) fetching from the HTTP simulator,
+writing to the moto S3 endpoint and a warehouse file or database. After a crash, what a reader can
+see holds no partial day; a rerun then leaves the publication, the warehouse and the registry equal
+to those of a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from careshare.config import REPO_ROOT
+from careshare.simulator import MessRates, SimulatorServer, World
+from careshare.storage import open_store
+from tests.conftest import REFERENCE_CSV, create_buckets, drop_postgres_database, new_postgres_database
+from tests.integration.day_process import CRASH_POINTS
+from tests.integration.merge_support import load_reference, local_platform
+
+pytestmark = pytest.mark.slow
+
+DAY = date(2020, 12, 1)  # the overlap: all three feeds
+FEEDS_KEY = "crash-feeds-key"
+# what differs between two runs of the same inputs by nature: clocks and run tokens
+VOLATILE_COLUMNS = re.compile(r"(_at|_seconds|run_id|received|duration)$")
+WAREHOUSE_TABLES = (
+    "raw_delivery",
+    "feed_day",
+    "stg_submission",
+    "quarantine_row",
+    "superseded_row",
+    "location_daily",
+    "daily_rollup",
+    "publish_release",
+)
+
+
+@pytest.fixture(scope="module")
+def world(local_authorities) -> World:
+    return World(21, 120, 80, local_authorities, date(2024, 6, 30), mess=MessRates())
+
+
+@pytest.fixture(scope="module")
+def simulator(world):
+    with SimulatorServer(world, FEEDS_KEY, "unused-directory-key") as server:
+        yield server
+
+
+class Deployment:
+    """A warehouse and three buckets of their own, with the councils and the directory loaded."""
+
+    def __init__(self, warehouse_url: str, s3_client, s3_endpoint: str, simulator, world, home: Path):
+        suffix = uuid.uuid4().hex[:10]
+        self.buckets = {kind: f"careshare-crash-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
+        create_buckets(s3_client, *self.buckets.values())
+        self.s3_client, self.warehouse_url = s3_client, warehouse_url
+        self.environment = {
+            **os.environ,
+            "CARESHARE_HOME": str(home),
+            "CARESHARE_WAREHOUSE_URL": warehouse_url,
+            "CARESHARE_RAW_ARCHIVE_URI": f"s3://{self.buckets['raw']}",
+            "CARESHARE_PUBLISH_URI": f"s3://{self.buckets['published']}",
+            "CARESHARE_QUALITY_URI": f"s3://{self.buckets['quality']}",
+            "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
+            "TEST_S3_ENDPOINT": s3_endpoint,
+            "TEST_FEEDS_URL": simulator.base_url,
+            "TEST_FEEDS_KEY": FEEDS_KEY,
+        }
+        reference = local_platform(warehouse_url, home)
+        load_reference(reference, world)
+        reference.warehouse.engine.dispose()
+
+    def start(self, crash: str | None = None) -> subprocess.Popen:
+        command = [sys.executable, "-m", "tests.integration.day_process", DAY.isoformat(), *([crash] if crash else [])]
+        return subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+
+    def run(self, crash: str | None = None) -> int:
+        process = self.start(crash)
+        output, _ = process.communicate(timeout=600)
+        if process.returncode not in (0, -signal.SIGKILL):
+            raise AssertionError(output.decode(errors="replace")[-3000:])
+        return process.returncode
+
+    def published(self) -> dict[str, bytes]:
+        """What readers can reach: everything but the staging area, with publication instants blanked."""
+        store = open_store(f"s3://{self.buckets['published']}", self.s3_client)
+        return {
+            key: re.sub(rb'"published_at": "[^"]*"', b'"published_at": ""', store.get(key))
+            for key in store.keys("")
+            if not key.startswith("_staging/")
+        }
+
+    def warehouse(self) -> dict[str, pd.DataFrame]:
+        engine = sa.create_engine(self.warehouse_url)
+        try:
+            with engine.connect() as connection:
+                tables = {}
+                for name in WAREHOUSE_TABLES:
+                    frame = pd.read_sql_query(sa.text(f"SELECT * FROM {name}"), connection)
+                    kept = [c for c in frame.columns if not VOLATILE_COLUMNS.search(c)]
+                    frame = frame[kept].astype("str")
+                    for kind, bucket in self.buckets.items():
+                        frame = frame.apply(lambda column, b=bucket, k=kind: column.str.replace(b, f"<{k}>"))
+                    tables[name] = frame.sort_values(kept, ignore_index=True)
+                return tables
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def deploy(request, tmp_path, s3_client, s3_endpoint, simulator, world):
+    made: list[str] = []
+
+    def make(backend: str = "sqlite") -> Deployment:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / f'warehouse-{len(made)}.db'}"
+        else:
+            url = new_postgres_database(request.getfixturevalue("postgres_admin"))
+            made.append(url)
+        return Deployment(url, s3_client, s3_endpoint, simulator, world, tmp_path / f"home-{uuid.uuid4().hex[:6]}")
+
+    yield make
+    for url in made:
+        drop_postgres_database(request.getfixturevalue("postgres_admin"), url)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(request, tmp_path_factory, s3_client, s3_endpoint, simulator, world):
+    """The state a run that was never interrupted leaves."""
+    home = tmp_path_factory.mktemp("uninterrupted")
+    deployment = Deployment(f"sqlite:///{home / 'warehouse.db'}", s3_client, s3_endpoint, simulator, world, home)
+    assert deployment.run() == 0
+    return deployment.published(), deployment.warehouse()
+
+
+def day_manifests(published: dict[str, bytes]) -> list[str]:
+    return sorted(
+        key for key in published if key.startswith("_manifests/") and re.search(rf"report_date={DAY}/v\d+\.json$", key)
+    )
+
+
+def day_in_reader_view(published: dict[str, bytes]) -> list[str]:
+    """Files a hive reader discovers for the day (readers skip `_`-prefixed paths: release files
+    are promoted under `_releases/` before the commit that names them)."""
+    return [
+        key
+        for key in published
+        if f"report_date={DAY}" in key and not any(part.startswith("_") for part in key.split("/"))
+    ]
+
+
+def assert_same_state(deployment: Deployment, expected) -> None:
+    published, warehouse = expected
+    after = deployment.published()
+    assert sorted(after) == sorted(published)
+    assert {k: v for k, v in after.items() if v != published[k]} == {}
+    for name, frame in deployment.warehouse().items():
+        pd.testing.assert_frame_equal(frame, warehouse[name], obj=name)
+
+
+@pytest.mark.parametrize("crash", list(CRASH_POINTS))
+def test_a_worker_killed_at_a_stage_boundary_leaves_no_partial_day_and_a_rerun_completes_it(
+    deploy, uninterrupted, crash
+):
+    deployment = deploy()
+
+    assert deployment.run(crash) == -signal.SIGKILL, "the worker died where it was told to"
+    seen = deployment.published()
+    if crash == "after manifest":
+        committed = day_manifests(seen)
+        assert committed == ["_manifests/location_daily/report_date=2020-12-01/v0001.json"]
+        assert all(key in seen for key in referenced_files(seen[committed[0]])), "a commit names only written files"
+    else:
+        assert day_manifests(seen) == [] and day_in_reader_view(seen) == [], "nothing visible before the commit"
+
+    assert deployment.run() == 0
+    assert_same_state(deployment, uninterrupted)
+
+
+def referenced_files(manifest: bytes) -> list[str]:
+    return re.findall(r'"key": "([^"]+)"', manifest.decode())
+
+
+@pytest.mark.postgres
+def test_two_workers_on_the_same_date_commit_one_release_and_no_duplicate_rows(deploy, uninterrupted):
+    deployment = deploy("postgresql")
+
+    first, second = deployment.start(), deployment.start()
+    outputs = [process.communicate(timeout=600)[0].decode(errors="replace") for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+
+    published, warehouse = deployment.published(), deployment.warehouse()
+    assert [key.rsplit("/", 1)[1] for key in day_manifests(published)] == ["v0001.json"] * 3
+    assert published == uninterrupted[0]
+    assert not warehouse["location_daily"].duplicated(["report_date", "location_id"]).any()
+    assert not warehouse["stg_submission"].duplicated(["feed", "report_date", "source_row"]).any()
+    assert {name: len(frame) for name, frame in warehouse.items()} == {
+        name: len(frame) for name, frame in uninterrupted[1].items()
+    }
