@@ -104,7 +104,7 @@ def test_duplicates_are_at_about_their_rate_and_point_at_the_winning_row(large_w
             assert ours <= theirs
             kinds["identical" if row == winner else "older"] += 1
             if row == winner:
-                assert truth["source_row"] == winner_truth["source_row"] - 1
+                assert truth["source_row"] == winner_truth["source_row"] + 1, "an identical copy follows its original"
     assert kinds["identical"] > 0 and kinds["older"] > 0
 
 
