@@ -8,8 +8,9 @@ date, at the delivery registry (`raw_delivery`). Days a feed is not collected (C
 before `ct_home_care` opened, after the CQC form closed) are never late.
 
 **Schedule.** Daily at the deadline, `CARESHARE_FRESHNESS_DEADLINE` (HH:MM, UK time, default
-12:00), read when the DAG file is parsed; the look-back is `CARESHARE_FRESHNESS_LOOKBACK_DAYS`
-(default 3). A manual run may set both as params; it checks as of its logical date.
+12:00), read when the DAG file is parsed (and again by the tasks); the look-back is
+`CARESHARE_FRESHNESS_LOOKBACK_DAYS` (default 3). A manual run may set both as params; it checks
+as of its logical date.
 
 **Alerts.** `check_arrivals` runs once per due report date (the date is its map index) and fails,
 without retries, naming the date, the missing feeds and when they were due: the failure goes
@@ -31,14 +32,12 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from careshare.freshness import FreshnessPolicy
 from careshare_airflow.runtime import UK, default_args
 
-POLICY = FreshnessPolicy.from_env()
-
 
 @dag(
     dag_id="careshare_freshness",
     description="Alert when a feed file due by the freshness deadline has not arrived",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable(POLICY.cron(), timezone=UK),
+    schedule=CronTriggerTimetable(FreshnessPolicy.from_env().cron(), timezone=UK),
     start_date=datetime(2020, 4, 13),
     catchup=False,
     max_active_runs=1,
@@ -55,7 +54,7 @@ def careshare_freshness():
         from careshare.freshness import due_dates
 
         params = context["params"]
-        policy = POLICY.overridden(params.get("deadline"), params.get("lookback_days"))
+        policy = FreshnessPolicy.from_env().overridden(params.get("deadline"), params.get("lookback_days"))
         as_of = context["logical_date"] or context["dag_run"].run_after
         return [day.isoformat() for day in due_dates(as_of, policy)]
 
@@ -71,7 +70,7 @@ def careshare_freshness():
         day = date.fromisoformat(report_date)
         missing = missing_feeds(platform(), day)
         if missing:
-            policy = POLICY.overridden(context["params"].get("deadline"))
+            policy = FreshnessPolicy.from_env().overridden(context["params"].get("deadline"))
             raise AirflowFailException(late_message(day, missing, policy))
         return expected_feeds(day)
 
