@@ -55,7 +55,7 @@ def careshare_freshness():
 
         params = context["params"]
         policy = FreshnessPolicy.from_env().overridden(params.get("deadline"), params.get("lookback_days"))
-        as_of = context["logical_date"] or context["dag_run"].run_after
+        as_of = context.get("logical_date") or context["dag_run"].run_after  # a manual run may have none
         return [day.isoformat() for day in due_dates(as_of, policy)]
 
     @task(map_index_template="{{ task.op_kwargs['report_date'] }}")

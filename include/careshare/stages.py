@@ -82,7 +82,7 @@ def _fetch(run: LocalRun, day: date) -> tuple[str, str]:
     endpoint, landing = run.environment.feed_sources()
     outcomes = [fetch_feed_day(run.platform, feed, day, endpoint=endpoint, landing=landing) for feed in FEEDS]
     parts = [
-        f"{o.feed} {o.status} {o.sha256[:12]}" if o.status == ARCHIVED else f"{o.feed} {o.status} ({o.message})"
+        f"{o.feed} {o.status} {(o.sha256 or '')[:12]}" if o.status == ARCHIVED else f"{o.feed} {o.status} ({o.message})"
         for o in outcomes
     ]
     return (FAILED if any(o.status == WAITING for o in outcomes) else OK), "; ".join(parts)
