@@ -133,7 +133,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
     timings["conform"] = _lap(started) - timings["parse"]
     report = validate_feed_day(platform, conformed.rows, spec, report_date, sha256)
     timings["validate"] = _lap(started) - timings["parse"] - timings["conform"]
-    issues = [*parsed.issues, *conformed.issues]
+    issues = [*parsed.issues, *conformed.issues, *_oversize_issues(conformed.rows, platform)]
     quarantine = _quarantine_frame(parsed, report_date, spec, sha256, issues, report)
     if report.blocking:
         first = report.blocking[0]
@@ -217,6 +217,21 @@ def _quarantine_frame(
     frame["source_sha256"] = sha256
     frame["location_id"] = None
     return frame
+
+
+def _oversize_issues(rows: pd.DataFrame, platform: Platform) -> list[RowIssue]:
+    """Text longer than its staging column holds is quarantined, never cut (or refused by the
+    database mid-load)."""
+    issues = []
+    for column in platform.warehouse.table("stg_submission").columns:
+        limit = getattr(column.type, "length", None)
+        if not limit or column.name not in rows or not pd.api.types.is_string_dtype(rows[column.name]):
+            continue
+        lengths = rows[column.name].str.len()
+        for row, value in rows.loc[lengths > limit, [SOURCE_ROW, column.name]].itertuples(index=False):
+            message = f"{column.name} has {len(value):,} characters, over the {limit} the warehouse keeps"
+            issues.append(RowIssue(int(row), "parse.too_long", column.name, value, message))
+    return issues
 
 
 def _count_by_rule(report: ValidationReport, severity: str) -> dict[str, int]:

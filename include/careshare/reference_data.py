@@ -71,6 +71,18 @@ def location_rows(details: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+def provider_rows(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Provider records as dim_provider_incoming rows."""
+    return pd.DataFrame(
+        {
+            "provider_id": [r["providerId"] for r in records],
+            "name": [r.get("name") for r in records],
+            "record_sha256": [_record_sha256(r) for r in records],
+        },
+        columns=["provider_id", "name", "record_sha256"],
+    )
+
+
 def load_directory(platform: Platform, client: DirectoryClient, as_of: datetime) -> dict[str, Any]:
     """Full load the first time, then only the locations changed since the last load."""
     last = platform.warehouse.query_frame("reference/last_directory_load").at[0, "as_of"]
@@ -81,12 +93,23 @@ def load_directory(platform: Platform, client: DirectoryClient, as_of: datetime)
         mode, ids = "changes", client.changed_location_ids(since, as_of)
     details = client.locations(ids)
     incoming = location_rows(details)
+    providers = client.providers(sorted(set(incoming["provider_id"].dropna())))
+    unknown = sorted(pid for pid, record in providers.items() if record is None)
+    if unknown:
+        log.warning("CQC directory: %d provider ids have no provider record, e.g. %s", len(unknown), unknown[:5])
+    incoming_providers = provider_rows([record for record in providers.values() if record is not None])
     as_of_naive = as_of.astimezone(UTC).replace(tzinfo=None)
     with platform.warehouse.transaction() as connection:
         platform.warehouse.execute(connection, "reference/delete_incoming_locations")
         platform.warehouse.insert_frame(connection, "dim_location_incoming", incoming)
         platform.warehouse.execute(connection, "reference/close_changed_locations", {"as_of": as_of_naive})
         added = platform.warehouse.execute(connection, "reference/insert_location_versions", {"as_of": as_of_naive})
+        platform.warehouse.execute(connection, "reference/delete_incoming_providers")
+        platform.warehouse.insert_frame(connection, "dim_provider_incoming", incoming_providers)
+        platform.warehouse.execute(connection, "reference/close_changed_providers", {"as_of": as_of_naive})
+        providers_added = platform.warehouse.execute(
+            connection, "reference/insert_provider_versions", {"as_of": as_of_naive}
+        )
         platform.warehouse.execute(
             connection,
             "reference/record_directory_load",
@@ -98,7 +121,14 @@ def load_directory(platform: Platform, client: DirectoryClient, as_of: datetime)
                 "completed_at": datetime.now(UTC).replace(tzinfo=None),
             },
         )
-    summary = {"mode": mode, "locations_fetched": len(incoming), "versions_added": added}
+    summary = {
+        "mode": mode,
+        "locations_fetched": len(incoming),
+        "versions_added": added,
+        "providers_fetched": len(incoming_providers),
+        "provider_versions_added": providers_added,
+        "providers_unknown": len(unknown),
+    }
     log.info("CQC directory %s load as of %s: %s", mode, as_of.isoformat(), summary)
     return summary
 

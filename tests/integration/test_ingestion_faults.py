@@ -187,11 +187,18 @@ def test_directory_faults_are_retried_and_the_load_is_complete(harness, fresh_pl
     fresh_plan.add(kind="cut_short", target="directory", path=f"/locations/{ids[1]}$", times=1)
     fresh_plan.add(kind="corrupted", target="directory", path=f"/locations/{ids[2]}$", times=1)
     fresh_plan.add(kind="slow", target="directory", path=f"/locations/{ids[3]}$", times=1, delay_seconds=1.0)
+    providers = harness.world.population.providers
+    fresh_plan.add(kind="server_error", target="directory", path=f"/providers/{providers.provider_id[0]}$", times=1)
     platform = new_platform(tmp_path, f"sqlite:///{tmp_path / 'directory.db'}", s3_client)
     client = harness.directory_client(RetryPolicy(attempts=4, backoff_seconds=0.01, timeout_seconds=(2.0, 0.5)))
     summary = load_directory(platform, client, harness.clock())
+    names = platform.warehouse.query_frame("reference/current_provider_names")
     platform.warehouse.engine.dispose()
     assert summary["locations_fetched"] == len(harness.world.population)
+    assert summary["providers_unknown"] == 0
+    assert dict(zip(names["provider_id"], names["name"], strict=True)) == dict(
+        zip(providers.provider_id, providers.name, strict=True)
+    )
     assert {f.kind for f in fresh_plan.fired} == {
         FaultKind.RATE_LIMITED,
         FaultKind.SERVER_ERROR,
@@ -199,7 +206,7 @@ def test_directory_faults_are_retried_and_the_load_is_complete(harness, fresh_pl
         FaultKind.CORRUPTED,
         FaultKind.SLOW,
     }
-    assert 2.0 in harness.waits and len(harness.waits) == 6
+    assert 2.0 in harness.waits and len(harness.waits) == 7
 
 
 def test_unusable_first_delivery_fails_only_its_feed(harness, fresh_plan):

@@ -70,7 +70,13 @@ def test_a_day_that_fails_its_checks_is_not_published_until_it_adds_up(
     rerun = runner.run("careshare_publish", DAY, {"report_date": DAY.isoformat()})
     assert str(rerun.state) == "success", task_states(rerun.run_id)
     keys = published_keys(s3_client, careshare_env["published"])
-    assert {key.split("/")[0] for key in keys} == {"location_daily", "la_daily_summary", "provider_daily", "_manifests"}
+    assert {key.split("/")[0] for key in keys} == {
+        "location_daily",
+        "la_daily_summary",
+        "provider_daily",
+        "_manifests",
+        "_docs",
+    }
     assert [k for k in keys if k.startswith("provider_daily/")] == [
         "provider_daily/report_date=2020-11-27/part-0.parquet"
     ]

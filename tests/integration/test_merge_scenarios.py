@@ -362,6 +362,7 @@ def test_the_same_inputs_give_byte_identical_datasets(scenario, tmp_path):
         "provider_daily",
         "la_daily_summary",
         "_manifests",
+        "_docs",
     }
     assert "provider_daily/report_date=2020-12-01/part-0.parquet" in objects
     assert objects == published_bytes(second)

@@ -187,12 +187,15 @@ def _convert(values: pd.Series, kind: Kind, allowed: tuple[str, ...]) -> tuple[p
     raise AssertionError(f"unhandled column kind {kind}")
 
 
+_KIND_WORDS = {f"parse.{Kind.INTEGER.value}": f"whole number (at most {n.MAX_COUNT:,})"}
+
+
 def _issues(source: pd.DataFrame, column: str, bad: pd.Series, rule: str) -> list[RowIssue]:
     if not bad.any():
         return []
     rows = source.loc[bad, [SOURCE_ROW, column]]
     return [
-        RowIssue(int(row), rule, column, str(value), f"{column} {value!r} is not a valid {rule.split('.')[1]}")
+        RowIssue(int(row), rule, column, str(value), f"{column} {value!r} is not a valid {_KIND_WORDS.get(rule, rule)}")
         for row, value in rows.itertuples(index=False)
     ]
 

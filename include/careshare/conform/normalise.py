@@ -52,12 +52,16 @@ def normalise_text(values: pd.Series) -> pd.Series:
     return _blank_to_na(values).str.replace(r"\s+", " ", regex=True)
 
 
+MAX_COUNT = 2**31 - 1  # the warehouse's INTEGER; no count of people, beds or hours comes near it
+
+
 def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers (negatives kept for the bounds check to report)."""
+    """Whole numbers that fit the warehouse (negatives kept for the bounds check to report)."""
     text = _blank_to_na(values)
-    whole = text.str.fullmatch(r"[+-]?[0-9]+").fillna(False).astype(bool)
+    whole = text.str.fullmatch(r"[+-]?[0-9]{1,10}").fillna(False).astype(bool)
     numbers = pd.to_numeric(text.where(whole), errors="coerce").astype("Int64")
-    return numbers, text.notna() & ~whole
+    fits = whole & (numbers.abs() <= MAX_COUNT).fillna(False).astype(bool)
+    return numbers.where(fits), text.notna() & ~fits
 
 
 def parse_uk_local_timestamp(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -95,6 +95,9 @@ def load_suite(path: Path) -> Suite:
     return Suite(path=path, document=document)
 
 
+EARLIEST_VALID_SUBMISSION = datetime(2020, 1, 1, tzinfo=ZoneInfo("UTC"))  # no COVID-19 answer predates 2020
+
+
 def latest_valid_submission(report_date: date) -> datetime:
     """The last instant of the report date in UK time, in UTC."""
     next_midnight = datetime.combine(report_date + timedelta(days=1), time(), tzinfo=UK)
@@ -102,9 +105,10 @@ def latest_valid_submission(report_date: date) -> datetime:
 
 
 def day_parameters(report_date: date) -> dict[str, Any]:
-    """Parameters of every suite: the report date (midnight, ISO) and the last valid instant."""
+    """Parameters of every suite: the report date (midnight, ISO), the first and last valid instants."""
     return {
         "report_date": datetime.combine(report_date, time()).isoformat(),
+        "earliest_valid_submission": EARLIEST_VALID_SUBMISSION.isoformat(),
         "latest_valid_submission": latest_valid_submission(report_date).isoformat(),
     }
 

@@ -202,8 +202,8 @@ def duplicate_row(table: Table, ctx: MessContext) -> None:
             cells, _ = next(rendered)
             copy = table.answered_copy(original, cells, int(day), order=lowest + float(place) * span)
         else:
-            # an identical copy goes just before the original: of two equal rows the later one is kept
-            copy = table.answered_copy(original, list(original.cells), original.answered_on, original.order - 0.5)
+            # an identical copy goes just after the original: of two equal rows the first is kept
+            copy = table.answered_copy(original, list(original.cells), original.answered_on, original.order + 0.5)
         copy.superseded_by = original
         table.rows.append(copy)
 

@@ -16,6 +16,10 @@ from careshare.sources.http import RetryPolicy, SourceUnavailable, request_with_
 PAGE_SIZE = 1000
 
 
+class NotFound(SourceUnavailable):
+    """The directory has no such record (HTTP 404)."""
+
+
 @dataclass
 class DirectoryClient:
     base_url: str
@@ -37,7 +41,7 @@ class DirectoryClient:
             sleep=self.sleep,
         )
         if response.status_code == 404:
-            raise SourceUnavailable(f"GET {url}: not found")
+            raise NotFound(f"GET {url}: not found")
         return response.json()
 
     def location_ids(self) -> list[str]:
@@ -59,6 +63,19 @@ class DirectoryClient:
 
     def provider(self, provider_id: str) -> dict[str, Any]:
         return self._get(f"providers/{provider_id}")
+
+    def providers(self, provider_ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """Provider records by id; None for an id the directory does not know."""
+
+        def fetch(provider_id: str) -> dict[str, Any] | None:
+            try:
+                return self.provider(provider_id)
+            except NotFound:
+                return None
+
+        ids = list(provider_ids)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return dict(zip(ids, pool.map(fetch, ids), strict=True))
 
     def changed_location_ids(self, start: datetime, end: datetime) -> list[str]:
         params = {
