@@ -78,17 +78,13 @@ def feed_dag(feed: str):
 
         @task(outlets=[STAGED_FEED[feed]])
         def load(fetched: dict, **context) -> dict:
-            from careshare.ingest import ABSENT, FAILED, FeedDayFailed, FeedDayResult, load_feed_day
+            from careshare.ingest import ABSENT
+            from careshare.pipeline import settle_feed_day
             from careshare_airflow.runtime import platform, report_date
 
             day = report_date(context)
-            if fetched["status"] == ABSENT:
-                result = FeedDayResult(feed, day, ABSENT, message=fetched["message"])
-            else:
-                try:
-                    result = load_feed_day(platform(), feed, day)
-                except FeedDayFailed as failure:
-                    result = FeedDayResult(feed, day, FAILED, message=str(failure))
+            absence = fetched["message"] if fetched["status"] == ABSENT else None
+            result = settle_feed_day(platform(), feed, day, absence)
             context["outlet_events"][STAGED_FEED[feed]].extra = {
                 "report_date": day.isoformat(),
                 "status": result.status,
@@ -120,14 +116,12 @@ def feed_dag(feed: str):
         def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from careshare.ingest import FAILED
-            from careshare.pipeline import REJECTED
+            from careshare.pipeline import held_back
             from careshare.quality.publication import publish_quality
             from careshare_airflow.quality import announce_report
             from careshare_airflow.runtime import platform, report_date
 
-            problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
-            problems += [check["message"] for check in rechecked if check["status"] == REJECTED]
+            problems = held_back(loaded, rechecked)
             publication = publish_quality(platform(), report_date(context), quarantine=False)
             announce_report(context, publication.report_url)
             if problems:

@@ -78,7 +78,7 @@ def careshare_publish():
     def ready_dates(**context) -> list[str]:
         from datetime import date
 
-        from careshare.pipeline import readiness
+        from careshare.pipeline import ready_dates as settled
         from careshare_airflow.runtime import platform
 
         asked = {
@@ -89,15 +89,10 @@ def careshare_publish():
         }
         if context["params"].get("report_date"):
             asked.add(context["params"]["report_date"])
-        handles = platform()
-        ready = []
-        for day in sorted(asked):
-            status = readiness(handles, date.fromisoformat(day))
-            if status.ready:
-                ready.append(day)
-            else:
-                print(f"{day} not ready yet: feeds {status.feed_status}, directory {status.directory_loaded}")
-        return ready
+        ready, waiting = settled(platform(), {date.fromisoformat(day) for day in asked})
+        for note in waiting:
+            print(note)
+        return [day.isoformat() for day in ready]
 
     @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
     def merge(report_date: str) -> str:
@@ -142,21 +137,15 @@ def careshare_publish():
 
         from airflow.sdk.exceptions import AirflowFailException
 
-        from careshare.quality.publication import publish_quality, report_url
-        from careshare.quality.runs import check_published_day
+        from careshare.pipeline import check_publication
         from careshare_airflow.quality import announce_report
         from careshare_airflow.runtime import platform
 
-        day, handles = date.fromisoformat(report_date), platform()
-        failed = [check for check in check_published_day(handles, day) if not check.passed]
-        if not failed:
-            announce_report(context, report_url(handles, day))  # built by quality_report next
-            return report_date
-        publication = publish_quality(handles, day, quarantine=True)
-        announce_report(context, publication.report_url)
-        raise AirflowFailException(
-            f"{failed[0].failure_message()}; {report_date} is not published. Quality report: {publication.report_url}"
-        )
+        check = check_publication(platform(), date.fromisoformat(report_date))
+        announce_report(context, check.report_url)  # on success, quality_report builds it next
+        if check.failure:
+            raise AirflowFailException(check.failure)
+        return report_date
 
     @quality_task(map_index_template="{{ task.op_kwargs['published']['report_date'] }}")
     def quality_report(published: dict, **context) -> dict:

@@ -20,6 +20,7 @@ from typing import Any
 from careshare.access.commands import register_access
 from careshare.config import Settings
 from careshare.publish.commands import register_publish
+from careshare.run_commands import register_registry, register_run
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 DEFAULT_DIRECTORY_AS_OF = date(2024, 6, 30)
@@ -75,7 +76,13 @@ def register_simulator(groups: Subparsers) -> None:
     generate.set_defaults(handler=_generate)
 
 
-COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (register_simulator, register_publish, register_access)
+COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (
+    register_simulator,
+    register_run,
+    register_registry,
+    register_publish,
+    register_access,
+)
 
 
 def _world_options(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,8 @@
 
 Values come from the environment so the same code runs embedded, in docker-compose and on
 AWS; secrets (API keys, S3 credentials) never live here: they come from Airflow connections
-or the standard AWS environment.
+or the standard AWS environment (and, for the command line only, the variables that stand in
+for the connections: see ENVIRONMENT_VARIABLES and local.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_QUALITY_BASE_URL": "HTTPS address serving the quality root, for links (optional)",
     "CARESHARE_REFERENCE_CSV": "path of local_authorities.csv",
     "CARESHARE_EXPECTATIONS_DIR": "folder of the GX suites (JSON)",
+    "CARESHARE_CROSSWALK_CSV": "manual matching overrides (default config/crosswalk.csv)",
+    "CARESHARE_LANDING_URI": "optional landing folder or bucket of feed files, {feed}/{YYYY-MM-DD}.csv",
+    "CARESHARE_FRESHNESS_DEADLINE": "HH:MM UK time on the day after a report date: its files are due (12:00)",
+    "CARESHARE_FRESHNESS_LOOKBACK_DAYS": "how many past report dates the freshness check looks at (3)",
+    # The command line only (`careshare run`, `careshare registry`): the DAGs take these from connections.
+    "CARESHARE_S3_ENDPOINT_URL": "S3 endpoint of a local or MinIO store (unset: AWS); credentials from AWS_*",
+    "CARESHARE_FEEDS_URL": "export API base URL (the DAGs: connection careshare_feeds host)",
+    "CARESHARE_FEEDS_KEY": "export API key (the DAGs: connection careshare_feeds password)",
+    "CARESHARE_DIRECTORY_URL": "CQC directory API base URL (the DAGs: connection careshare_cqc_directory host)",
+    "CARESHARE_DIRECTORY_KEY": "CQC directory subscription key (the DAGs: connection careshare_cqc_directory password)",
 }
 
 

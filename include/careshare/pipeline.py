@@ -14,6 +14,7 @@ from careshare.ingest import (
     FAILED,
     LOADED,
     FeedDayFailed,
+    FeedDayResult,
     archive_delivery,
     load_feed_day,
     record_expected_absence,
@@ -178,3 +179,57 @@ def readiness(platform: Platform, report_date: date) -> Readiness:
         dict(zip(days["feed"], days["status"], strict=True)),
         directory_loaded=last_load is not None and str(last_load) != "NaT",
     )
+
+
+def settle_feed_day(platform: Platform, feed: str, report_date: date, absence: str | None = None) -> FeedDayResult:
+    """After the fetch: an expected absence (`absence` says why) is the day's result; otherwise the
+    day is loaded, and a day that cannot be staged is a failed result, not an error (the feed's
+    quality gate reports it; the other feeds go on)."""
+    if absence is not None:
+        return FeedDayResult(feed, report_date, ABSENT, message=absence)
+    try:
+        return load_feed_day(platform, feed, report_date)
+    except FeedDayFailed as failure:
+        return FeedDayResult(feed, report_date, FAILED, message=str(failure))
+
+
+def held_back(loaded: dict, rechecked: list[dict]) -> list[str]:
+    """What the feed's quality gate fails on: its day failed, or a correction was rejected.
+
+    Takes the results as dicts (`FeedDayResult.as_dict()`, `CorrectionCheck.__dict__`), the shape
+    they travel in between DAG tasks.
+    """
+    problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
+    return problems + [check["message"] for check in rechecked if check["status"] == REJECTED]
+
+
+def ready_dates(platform: Platform, asked: set[date]) -> tuple[list[date], list[str]]:
+    """The asked report dates whose feeds have all settled, and a note for each one left waiting."""
+    ready, waiting = [], []
+    for day in sorted(asked):
+        status = readiness(platform, day)
+        if status.ready:
+            ready.append(day)
+        else:
+            waiting.append(f"{day} not ready yet: feeds {status.feed_status}, directory {status.directory_loaded}")
+    return ready, waiting
+
+
+@dataclass(frozen=True)
+class PublishCheck:
+    report_url: str
+    failure: str | None  # why the date must not be published, with the report link; None = go
+
+
+def check_publication(platform: Platform, report_date: date) -> PublishCheck:
+    """Run the published datasets' suites on the rows about to be published. On a failure the
+    quality outputs are built at once, so the message can link the report that shows it."""
+    from careshare.quality.publication import publish_quality, report_url
+    from careshare.quality.runs import check_published_day
+
+    failed = [check for check in check_published_day(platform, report_date) if not check.passed]
+    if not failed:
+        return PublishCheck(report_url(platform, report_date), None)
+    publication = publish_quality(platform, report_date, quarantine=True)
+    message = f"{failed[0].failure_message()}; {report_date.isoformat()} is not published."
+    return PublishCheck(publication.report_url, f"{message} Quality report: {publication.report_url}")

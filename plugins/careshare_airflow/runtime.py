@@ -9,6 +9,8 @@ import os
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from careshare_airflow.alerts import CareshareAlerts
+
 if TYPE_CHECKING:
     from careshare.pipeline import FeedEndpoint
     from careshare.platform import Platform
@@ -23,8 +25,11 @@ UK = "Europe/London"
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:
+    """Every careshare task: the owner, retries with backoff, and the failure alerts (off until
+    their connections exist, see alerts.py)."""
     return {
         "owner": OWNER,
+        "on_failure_callback": [CareshareAlerts()],
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,

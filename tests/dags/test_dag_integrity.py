@@ -17,6 +17,7 @@ EXPECTED_DAGS = {
     "careshare_cqc_update",
     "careshare_publish",
     "careshare_reference",
+    "careshare_freshness",
 }
 
 

@@ -1,0 +1,162 @@
+"""One report date, stage by stage, outside Airflow: what `careshare run` does.
+
+Each stage calls the same package functions as the DAG task that does it (pipeline.py, merge.py,
+publish, quality) and sums the outcome up in one line. A stage's status says whether the day
+can go on: `ok`; `warn` (something to look at, the day goes on: a feed's file failed and the day
+is published without it, as the DAGs do); `failed` (the day stops here).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from careshare.feeds import FEEDS, feed_spec
+from careshare.local import LocalEnvironment, NotConfigured
+
+if TYPE_CHECKING:
+    from careshare.platform import Platform
+
+OK, WARN, FAILED = "ok", "warn", "failed"
+DAY_STAGES = ("fetch", "load", "merge", "publish", "quality")
+STAGES = ("reference", *DAY_STAGES)
+
+
+@dataclass(frozen=True)
+class StageReport:
+    stage: str
+    report_date: date
+    status: str
+    summary: str
+    seconds: float = 0.0
+
+
+@dataclass
+class LocalRun:
+    environment: LocalEnvironment
+    platform: Platform
+
+    @classmethod
+    def from_env(cls) -> LocalRun:
+        environment = LocalEnvironment.from_env()
+        return cls(environment, environment.platform())
+
+    def stage(self, stage: str, day: date) -> StageReport:
+        started = time.perf_counter()
+        try:
+            status, summary = STAGE_RUNNERS[stage](self, day)
+        except NotConfigured as missing:
+            status, summary = FAILED, str(missing)
+        return StageReport(stage, day, status, summary, time.perf_counter() - started)
+
+    def day(self, day: date) -> Iterator[StageReport]:
+        """Every stage of the date in order, stopping at the first that fails. The CQC directory is
+        loaded first only if it never has been (the merge needs it); reload it with the reference stage."""
+        from careshare.pipeline import readiness
+
+        stages = DAY_STAGES if readiness(self.platform, day).directory_loaded else STAGES
+        for stage in stages:
+            report = self.stage(stage, day)
+            yield report
+            if report.status == FAILED:
+                return
+
+
+def _reference(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.reference_data import load_directory, load_local_authority_reference
+
+    councils = load_local_authority_reference(run.platform)
+    loaded = load_directory(run.platform, run.environment.directory_client(), datetime.now(UTC))
+    return OK, (
+        f"{councils} councils; directory {loaded['mode']} load: {loaded['locations_fetched']} locations, "
+        f"{loaded['versions_added']} new versions"
+    )
+
+
+def _fetch(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.pipeline import ARCHIVED, WAITING, fetch_feed_day
+
+    endpoint, landing = run.environment.feed_sources()
+    outcomes = [fetch_feed_day(run.platform, feed, day, endpoint=endpoint, landing=landing) for feed in FEEDS]
+    parts = [
+        f"{o.feed} {o.status} {(o.sha256 or '')[:12]}" if o.status == ARCHIVED else f"{o.feed} {o.status} ({o.message})"
+        for o in outcomes
+    ]
+    return (FAILED if any(o.status == WAITING for o in outcomes) else OK), "; ".join(parts)
+
+
+def _load(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.ingest import FAILED as FEED_FAILED
+    from careshare.pipeline import absence_reason, settle_feed_day
+
+    status, parts = OK, []
+    for feed in FEEDS:
+        received = not run.platform.warehouse.query_frame(
+            "registry/current_delivery", {"feed": feed, "report_date": day}
+        ).empty
+        if not received and feed_spec(feed).expected_on(day):
+            status = FAILED
+            parts.append(f"{feed}: no file received (fetch it first)")
+            continue
+        result = settle_feed_day(run.platform, feed, day, None if received else absence_reason(feed, day))
+        if result.status == FEED_FAILED:
+            status = WARN if status == OK else status
+            parts.append(f"{feed} failed: {result.message}")
+        elif received:
+            parts.append(f"{feed} {result.rows_staged} rows staged, {result.rows_quarantined} quarantined")
+        else:
+            parts.append(f"{feed} absent")
+    return status, "; ".join(parts)
+
+
+def _merge(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.matching import CrosswalkError
+    from careshare.merge import MergeCheckFailed, merge_day, validate_day
+    from careshare.pipeline import ready_dates
+
+    ready, waiting = ready_dates(run.platform, {day})
+    if not ready:
+        return FAILED, waiting[0]
+    try:
+        merged = merge_day(run.platform, day)
+        accounts = validate_day(run.platform, day)
+    except (MergeCheckFailed, CrosswalkError) as failed:
+        return FAILED, str(failed)
+    kept = ", ".join(
+        f"{a.feed} {a.delivered} = {a.published} published + {a.superseded} superseded + {a.quarantined} quarantined"
+        for a in accounts
+    )
+    return OK, f"{merged.locations} locations; {kept}"
+
+
+def _publish(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.pipeline import check_publication
+    from careshare.publish import publish_day
+
+    check = check_publication(run.platform, day)
+    if check.failure:
+        return FAILED, check.failure
+    result = publish_day(run.platform, day)
+    releases = ", ".join(
+        f"{r.dataset} v{r.version}{'' if r.new else ' (unchanged)'} {r.rows} rows" for r in result.releases
+    )
+    return OK, releases
+
+
+def _quality(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.quality.publication import publish_quality
+
+    return OK, f"report {publish_quality(run.platform, day, quarantine=True).report_url}"
+
+
+STAGE_RUNNERS: dict[str, Callable[[LocalRun, date], tuple[str, str]]] = {
+    "reference": _reference,
+    "fetch": _fetch,
+    "load": _load,
+    "merge": _merge,
+    "publish": _publish,
+    "quality": _quality,
+}
