@@ -1,11 +1,10 @@
-"""One report date through the package path in a process of its own, as a worker runs it: fetch
-each feed over HTTP, archive, load, merge, publish. With a crash point named, the process kills
-itself (SIGKILL: no cleanup, no exception handlers) the moment it reaches that point.
+"""`careshare run day` in a process of its own, as a worker runs a date: fetch each feed over
+HTTP, archive, load, merge, publish, report. With a crash point named, the process kills itself
+(SIGKILL: no cleanup, no exception handlers) the moment it reaches that point.
 
     python -m tests.integration.day_process 2020-12-01 [crash-point]
 
-Configuration comes from the environment: CARESHARE_* settings, plus TEST_S3_ENDPOINT,
-TEST_FEEDS_URL and TEST_FEEDS_KEY.
+Configuration is the command line's: CARESHARE_* variables (include/careshare/local.py).
 """
 
 from __future__ import annotations
@@ -14,20 +13,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-from careshare.config import Settings
+from careshare.cli import main
 from careshare.feeds import Feed
-from careshare.ingest import load_feed_day
-from careshare.merge import merge_day
-from careshare.pipeline import ARCHIVED, UNCHANGED, fetch_feed_day
-from careshare.platform import Platform
-from careshare.publish import publish_day
-from careshare.sources.delivery import FeedEndpoint
 from careshare.storage import S3Store
 from careshare.warehouse import Warehouse
-from tests.conftest import make_s3_client
 
 
 def die() -> None:
@@ -73,19 +64,7 @@ CRASH_POINTS: dict[str, Callable[[], None]] = {
 }
 
 
-def run_day(day: date) -> None:
-    platform = Platform.from_settings(Settings.from_env(), make_s3_client(os.environ["TEST_S3_ENDPOINT"]))
-    platform.warehouse.migrate()
-    endpoint = FeedEndpoint(os.environ["TEST_FEEDS_URL"], os.environ["TEST_FEEDS_KEY"])
-    for feed in Feed:
-        fetched = fetch_feed_day(platform, feed.value, day, endpoint=endpoint)
-        if fetched.status in (ARCHIVED, UNCHANGED):
-            load_feed_day(platform, feed.value, day)
-    merge_day(platform, day)
-    publish_day(platform, day)
-
-
 if __name__ == "__main__":
     if len(sys.argv) > 2:
         CRASH_POINTS[sys.argv[2]]()
-    run_day(date.fromisoformat(sys.argv[1]))
+    sys.exit(main(["run", "day", "--date", sys.argv[1]]))

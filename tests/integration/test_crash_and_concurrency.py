@@ -1,6 +1,6 @@
 """Worker processes killed at every stage boundary, and two workers on the same date at once.
 
-Each run is a real process (tests/integration/day_process.py) fetching from the HTTP simulator,
+Each run is a real `careshare run day` process (tests/integration/day_process.py) fetching from the HTTP simulator,
 writing to the moto S3 endpoint and a warehouse file or database. After a crash, what a reader can
 see holds no partial day; a rerun then leaves the publication, the warehouse and the registry equal
 to those of a run that was never interrupted.
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from careshare.config import REPO_ROOT
 from careshare.simulator import MessRates, SimulatorServer, World
 from careshare.storage import open_store
-from tests.conftest import REFERENCE_CSV, create_buckets, drop_postgres_database, new_postgres_database
+from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets, drop_postgres_database, new_postgres_database
 from tests.integration.day_process import CRASH_POINTS
 from tests.integration.merge_support import load_reference, local_platform
 
@@ -73,9 +73,10 @@ class Deployment:
             "CARESHARE_PUBLISH_URI": f"s3://{self.buckets['published']}",
             "CARESHARE_QUALITY_URI": f"s3://{self.buckets['quality']}",
             "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
-            "TEST_S3_ENDPOINT": s3_endpoint,
-            "TEST_FEEDS_URL": simulator.base_url,
-            "TEST_FEEDS_KEY": FEEDS_KEY,
+            "CARESHARE_S3_ENDPOINT_URL": s3_endpoint,
+            "AWS_DEFAULT_REGION": S3_REGION,
+            "CARESHARE_FEEDS_URL": simulator.base_url,
+            "CARESHARE_FEEDS_KEY": FEEDS_KEY,
         }
         reference = local_platform(warehouse_url, home)
         load_reference(reference, world)

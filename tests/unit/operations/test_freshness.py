@@ -7,12 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from careshare.config import REPO_ROOT, Settings
 from careshare.freshness import FreshnessPolicy, due_dates, expected_feeds, late_message, missing_feeds
 from careshare.ingest import archive_delivery
-from careshare.platform import Platform
 from careshare.sources.delivery import Delivery
-from tests.conftest import REFERENCE_CSV
+from tests.integration.merge_support import local_platform as folder_platform
 
 UK = ZoneInfo("Europe/London")
 
@@ -66,17 +64,7 @@ def test_feeds_not_collected_on_a_date_are_never_expected():
 
 @pytest.fixture
 def local_platform(tmp_path):
-    settings = Settings(
-        home=tmp_path,
-        warehouse_url=f"sqlite:///{tmp_path / 'warehouse.db'}",
-        raw_archive_uri=str(tmp_path / "raw"),
-        publish_uri=str(tmp_path / "published"),
-        quality_uri=str(tmp_path / "quality"),
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
-    )
-    built = Platform.from_settings(settings)
-    built.warehouse.migrate()
+    built = folder_platform(f"sqlite:///{tmp_path / 'warehouse.db'}", tmp_path)
     yield built
     built.warehouse.engine.dispose()
 

@@ -98,9 +98,11 @@ def test_every_suite_is_a_feed_or_a_published_dataset():
         assert load_suite(EXPECTATIONS / f"{name}.json").name == name
 
 
-def test_location_daily_suite_checks_only_real_columns_and_blocks_on_any_critical_row():
-    suite = load_suite(EXPECTATIONS / "location_daily.json")
-    columns = set(LOCATION_DAILY.column_names) | set(suite.derived_columns)
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_dataset_suites_check_only_real_columns_and_block_on_any_critical_row(dataset):
+    suite = load_suite(EXPECTATIONS / f"{dataset}.json")
+    columns = set(DATASETS[dataset].column_names) | set(suite.derived_columns)
+    assert suite.document["meta"]["row_key"] in columns
     for expectation in suite.expectations:
         kwargs, meta = expectation["kwargs"], expectation["meta"]
         for key in ("column", "column_A", "column_B"):
@@ -108,6 +110,10 @@ def test_location_daily_suite_checks_only_real_columns_and_blocks_on_any_critica
                 assert kwargs[key] in columns, meta["rule"]
         if meta["severity"] == "critical":
             assert "mostly" not in kwargs, f"{meta['rule']}: a merged row breaking a critical rule is a bug"
+
+
+def test_location_daily_suite_has_the_key_rules():
+    suite = load_suite(EXPECTATIONS / "location_daily.json")
     rules = {e["meta"]["rule"] for e in suite.expectations}
     assert {
         "key.location_id.unique",
