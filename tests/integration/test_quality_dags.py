@@ -93,7 +93,7 @@ def test_a_failing_feed_is_held_back_with_a_link_to_its_report(
     report = s3_client.get_object(Bucket=quality, Key=report_key(DAY))["Body"].read().decode()
     assert "Held back from publication: ct_care_homes (answer.ppe_masks.allowed)" in report
     figures = json.loads(s3_client.get_object(Bucket=quality, Key=report_prefix(DAY) + "report.json")["Body"].read())
-    assert [d["dataset"] for d in figures["datasets"]] == ["location_daily"]
+    assert [d["dataset"] for d in figures["datasets"]] == ["la_daily_summary", "location_daily", "provider_daily"]
     feeds = {f["feed"]: f for f in figures["feeds"]}
     assert feeds["ct_care_homes"]["rows_published"] == 0 < figures["completion"]["published"]
     assert (

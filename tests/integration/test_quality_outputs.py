@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.config import REPO_ROOT, Settings
+from careshare.datasets import DATASETS
 from careshare.feeds import TRANSITION
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.merge import merge_day
@@ -152,7 +153,7 @@ def test_each_validation_run_is_recorded_and_sets_the_next_days_row_count_bounds
     runs = query(days.platform, "SELECT suite, report_date, rows_checked, success FROM quality_run")
     runs["report_date"] = pd.to_datetime(runs["report_date"]).dt.date
     by_day = runs.groupby("report_date")["suite"].apply(set).to_dict()
-    assert by_day == {DAY_BEFORE: {"ct_care_homes", "location_daily"}, DAY: {*FEEDS, "location_daily"}}
+    assert by_day == {DAY_BEFORE: {"ct_care_homes", *DATASETS}, DAY: {*FEEDS, *DATASETS}}
     assert runs["success"].astype(bool).all()
 
     care_homes_before = runs[(runs["suite"] == "ct_care_homes") & (runs["report_date"] == DAY_BEFORE)]
@@ -175,13 +176,13 @@ def test_data_docs_are_built_and_uploaded_for_the_date(days):
     keys = days.platform.quality.keys(site_prefix(DAY))
     pages = [k.removeprefix(site_prefix(DAY)) for k in keys if k.endswith(".html")]
     assert "index.html" in pages
-    for suite in (*FEEDS, "location_daily"):
+    for suite in (*FEEDS, *DATASETS):
         assert any(p.startswith(f"validations/{suite}/{DAY.isoformat()}/") for p in pages), suite
         assert f"expectations/{suite}.html" in pages
     assert any(k.endswith("static/styles/data_docs_default_styles.css") for k in keys)
     assert list((days.platform.settings.home / "data_docs").iterdir()) == [], "local builds are cleaned up"
     index = days.platform.quality.get(site_prefix(DAY) + "index.html").decode()
-    assert all(suite in index for suite in (*FEEDS, "location_daily"))
+    assert all(suite in index for suite in (*FEEDS, *DATASETS))
     assert days.publications[DAY].data_docs_url.endswith(f"{site_prefix(DAY)}index.html")
 
 
@@ -230,8 +231,9 @@ def test_a_merged_row_breaking_a_critical_rule_stops_the_days_publication(days):
             {"d": DAY},
         )
     try:
-        [check] = check_published_day(platform, DAY)
-        assert not check.passed
+        checks = {c.dataset: c for c in check_published_day(platform, DAY)}
+        assert [name for name, c in checks.items() if not c.passed] == ["location_daily"]
+        check = checks["location_daily"]
         assert check.failure_message().startswith(f"location_daily {DAY.isoformat()}: critical rule failed")
         assert check.failure_message().endswith("[rule ref.la_code.valid_on_date]")
     finally:
