@@ -56,14 +56,14 @@ class Warehouse:
         """Apply the schema files not yet applied; returns the names applied now."""
         applied_now: list[str] = []
         with self.transaction() as connection:
+            self._serialise_migrations(connection)
             for statement in split_statements(sql_text("schema/000_migrations")):
                 connection.execute(sa.text(statement))
         for path in sorted((SQL_DIR / "schema").glob("[0-9][0-9][0-9]_*.sql")):
             if path.stem == "000_migrations":
                 continue
             with self.transaction() as connection:
-                if self.dialect == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(7419)"))
+                self._serialise_migrations(connection)
                 done = connection.execute(sql("schema/applied"), {"name": path.stem}).first()
                 if done:
                     continue
@@ -73,6 +73,12 @@ class Warehouse:
                 applied_now.append(path.stem)
         self._tables.clear()
         return applied_now
+
+    def _serialise_migrations(self, connection: Connection) -> None:
+        """Tasks on several workers migrate a fresh warehouse at once; PostgreSQL's
+        CREATE ... IF NOT EXISTS is not safe against a concurrent create, so one at a time."""
+        if self.dialect == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(7419)"))
 
     def table(self, name: str) -> sa.Table:
         if name not in self._tables:
