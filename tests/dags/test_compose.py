@@ -232,3 +232,13 @@ def test_only_the_s3_connection_changes_for_real_aws(services):
     assert "endpoint_url=http%3A%2F%2Fminio%3A9000" in value
     others = {k: v for k, v in environment(services["airflow-worker"]).items() if "minio" in v}
     assert set(others) == {"AIRFLOW_CONN_CARESHARE_S3"}, "only the S3 connection may name MinIO"
+
+
+def test_every_project_module_the_configuration_names_exists(services):
+    for name, service in services.items():
+        for variable, value in environment(service).items():
+            if value.startswith("careshare_airflow."):
+                module, _, attribute = value.rpartition(".")
+                path = REPO_ROOT / "plugins" / f"{module.replace('.', '/')}.py"
+                assert path.exists(), f"{name}: {variable} names {module}, which is not in plugins/"
+                assert re.search(rf"^{attribute} = ", path.read_text(), re.MULTILINE), f"{name}: {value}"
