@@ -57,6 +57,7 @@ class Warehouse:
         """Apply the schema files not yet applied; returns the names applied now."""
         applied_now: list[str] = []
         with self.transaction() as connection:
+            self.lock(connection, "migrate")
             for statement in split_statements(sql_text("schema/000_migrations")):
                 connection.execute(sa.text(statement))
         for path in sorted((SQL_DIR / "schema").glob("[0-9][0-9][0-9]_*.sql")):
@@ -75,8 +76,10 @@ class Warehouse:
         return applied_now
 
     def lock(self, connection: Connection, *thing: object) -> None:
-        """Serialise the transactions that rewrite one thing (a feed's day, a merge day) until this
-        transaction ends. SQLite needs nothing: its database lock already admits one writer."""
+        """Serialise the transactions that rewrite one thing (the schema, a feed's day, a merge day)
+        until this transaction ends. Tasks on several workers migrate a fresh warehouse at once, and
+        PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a concurrent create. SQLite needs
+        nothing: its database lock already admits one writer."""
         if self.dialect == "postgresql":
             digest = hashlib.sha256(":".join(map(str, thing)).encode()).digest()
             connection.execute(sql("locks/advisory"), {"key": int.from_bytes(digest[:8], "big", signed=True)})

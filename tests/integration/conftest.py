@@ -44,8 +44,12 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(s3_endpoint, local_authorities):
-    world = World(11, 600, 400, local_authorities, date(2024, 6, 30))
+def sources(s3_endpoint, local_authorities) -> Iterator[tuple[World, SimulatorServer, Endpoints]]:
+    """The feed simulator serving a small world, and every endpoint the DAGs' connections name."""
+    yield from simulate(World(11, 600, 400, local_authorities, date(2024, 6, 30)), s3_endpoint)
+
+
+def simulate(world: World, s3_endpoint: str) -> Iterator[tuple[World, SimulatorServer, Endpoints]]:
     simulator = SimulatorServer(world, FEEDS_KEY, DIRECTORY_KEY)
     simulator.start()
     endpoints = Endpoints(
@@ -56,11 +60,17 @@ def stack(s3_endpoint, local_authorities):
         directory_url=simulator.base_url,
         directory_key=DIRECTORY_KEY,
     )
+    yield world, simulator, endpoints
+    simulator.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(sources):
+    world, simulator, endpoints = sources
     os.environ.update(connection_environment(endpoints))
     os.environ["CARESHARE_REFERENCE_CSV"] = str(REFERENCE_CSV)
     migrate_airflow_db(airflow_settings(AIRFLOW_HOME))
-    yield Stack(world, simulator, endpoints, AIRFLOW_HOME)
-    simulator.stop()
+    return Stack(world, simulator, endpoints, AIRFLOW_HOME)
 
 
 def point_tasks_at(warehouse_url: str, s3_client, home: Path) -> Iterator[dict[str, str]]:
