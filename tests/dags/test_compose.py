@@ -5,7 +5,6 @@ and the image installs the project with the pinned constraints."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -166,9 +165,11 @@ def names_read_by_the_code() -> set[str]:
 
 
 def platform_connection_ids() -> set[str]:
-    spec = importlib.util.spec_from_file_location("runtime", REPO_ROOT / "plugins" / "careshare_airflow" / "runtime.py")
-    runtime = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(runtime)
+    """The connection ids the DAGs read (Airflow puts the plugins folder on the path; so do we)."""
+    if str(REPO_ROOT / "plugins") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "plugins"))
+    from careshare_airflow import runtime
+
     return {runtime.FEEDS_CONN_ID, runtime.DIRECTORY_CONN_ID, runtime.S3_CONN_ID}
 
 
