@@ -26,7 +26,7 @@ from careshare.simulator import MessRates, SimulatorServer, World
 from careshare.storage import open_store
 from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets, drop_postgres_database, new_postgres_database
 from tests.integration.day_process import CRASH_POINTS
-from tests.integration.merge_support import load_reference, local_platform
+from tests.integration.merge_support import load_reference, local_platform, reader_objects
 
 pytestmark = pytest.mark.slow
 
@@ -96,13 +96,7 @@ class Deployment:
         return process.returncode
 
     def published(self) -> dict[str, bytes]:
-        """What readers can reach: everything but the staging area, with publication instants blanked."""
-        store = open_store(f"s3://{self.buckets['published']}", self.s3_client)
-        return {
-            key: re.sub(rb'"published_at": "[^"]*"', b'"published_at": ""', store.get(key))
-            for key in store.keys("")
-            if not key.startswith("_staging/")
-        }
+        return reader_objects(open_store(f"s3://{self.buckets['published']}", self.s3_client))
 
     def warehouse(self) -> dict[str, pd.DataFrame]:
         engine = sa.create_engine(self.warehouse_url)

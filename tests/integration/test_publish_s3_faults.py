@@ -20,6 +20,7 @@ from careshare.publish.docs import schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
 from tests.conftest import make_s3_client
+from tests.integration.merge_support import reader_objects
 from tests.unit.publish.synthetic import synthetic_table
 
 pytestmark = pytest.mark.slow
@@ -113,13 +114,7 @@ def publish(client, bucket: str, local_authorities):
 
 
 def visible(s3_client, bucket: str) -> dict[str, bytes]:
-    """What a reader can reach: no staging; publication instants blanked."""
-    store = open_store(f"s3://{bucket}", s3_client)
-    return {
-        key: re.sub(rb'"published_at": "[^"]*"', b'"published_at": ""', store.get(key))
-        for key in store.keys("")
-        if not key.startswith("_staging/")
-    }
+    return reader_objects(open_store(f"s3://{bucket}", s3_client))
 
 
 @pytest.fixture
