@@ -20,10 +20,8 @@ the run without retries (dataset or rule, date, figures and report link in the m
 `publish` does not run for that date.
 
 **Schedule.** On any feed's staged Asset. The report dates come from the triggering events
-(extra `report_date`), plus every date whose feeds changed in the last week after its last
-publication check (Airflow can fold queued Asset events into one run, so no date is left owed);
-a manual run with the `report_date` param does that date only. A date whose feeds have not all
-settled (loaded, expected absence, or failed) is left for a later run.
+(extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
+have not all settled (loaded, expected absence, or failed) is left for a later run.
 
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
 manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
@@ -78,9 +76,8 @@ any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | S
 def careshare_publish():
     @task
     def ready_dates(**context) -> list[str]:
-        from datetime import UTC, date, datetime
+        from datetime import date
 
-        from careshare.pipeline import owed_dates
         from careshare.pipeline import ready_dates as settled
         from careshare_airflow.runtime import platform
 
@@ -92,11 +89,7 @@ def careshare_publish():
         }
         if context["params"].get("report_date"):
             asked.add(context["params"]["report_date"])
-        warehouse = platform()
-        days = {date.fromisoformat(day) for day in asked}
-        if not context["params"].get("report_date"):
-            days |= owed_dates(warehouse, datetime.now(UTC))
-        ready, waiting = settled(warehouse, days)
+        ready, waiting = settled(platform(), {date.fromisoformat(day) for day in asked})
         for note in waiting:
             print(note)
         return [day.isoformat() for day in ready]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -201,16 +201,6 @@ def held_back(loaded: dict, rechecked: list[dict]) -> list[str]:
     """
     problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
     return problems + [check["message"] for check in rechecked if check["status"] == REJECTED]
-
-
-OWED_LOOKBACK = timedelta(days=7)
-
-
-def owed_dates(platform: Platform, now: datetime) -> set[date]:
-    """Dates whose feeds changed after their last publication check (within a week of loads)."""
-    since = (now - OWED_LOOKBACK).astimezone(UTC).replace(tzinfo=None)
-    rows = platform.warehouse.query_frame("publish/owed_dates", {"since": since, "never": datetime(1970, 1, 1)})
-    return {pd.Timestamp(day).date() for day in rows["report_date"]}
 
 
 def ready_dates(platform: Platform, asked: set[date]) -> tuple[list[date], list[str]]:
