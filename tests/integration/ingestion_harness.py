@@ -26,7 +26,8 @@ from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import RetryPolicy
 from careshare.storage import ObjectStore
-from tests.conftest import REFERENCE_CSV, create_buckets, drop_postgres_database, new_postgres_database
+from tests.conftest import REFERENCE_CSV, create_buckets
+from tests.integration.merge_support import warehouse_database
 
 FEEDS_KEY = "feeds-key"
 DIRECTORY_KEY = "directory-key"
@@ -165,19 +166,6 @@ def publication(day: date, after: timedelta = timedelta(minutes=1)) -> datetime:
     return publication_time(day) + after
 
 
-@contextmanager
-def module_warehouse(kind: str, tmp: Path, request) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'warehouse.db'}"
-        return
-    admin = request.getfixturevalue("postgres_admin")
-    url = new_postgres_database(admin)
-    try:
-        yield url
-    finally:
-        drop_postgres_database(admin, url)
-
-
 def new_platform(tmp: Path, warehouse_url: str, s3_client) -> Platform:
     """The platform as the DAGs configure it from the environment, on fresh buckets."""
     suffix = uuid.uuid4().hex[:10]
@@ -204,6 +192,9 @@ def running_harness(platform: Platform, world: World) -> Iterator[Harness]:
 @contextmanager
 def module_harness(request, tmp: Path, s3_client, world: World, backend: str = "sqlite") -> Iterator[Harness]:
     """A harness with its own warehouse and buckets, the councils and the directory loaded."""
-    with module_warehouse(backend, tmp, request) as url, running_harness(new_platform(tmp, url, s3_client), world) as h:
+    with (
+        warehouse_database(backend, tmp, request) as url,
+        running_harness(new_platform(tmp, url, s3_client), world) as h,
+    ):
         h.load_reference()
         yield h
