@@ -19,9 +19,13 @@ what is about to be published; `check_published` runs the dataset suites. A fail
 the run without retries (dataset or rule, date, figures and report link in the message), and
 `publish` does not run for that date.
 
-**Schedule.** On any feed's staged Asset. The report dates come from the triggering events
-(extra `report_date`) or, for a manual run, from the `report_date` param. A date whose feeds
-have not all settled (loaded, expected absence, or failed) is left for a later run.
+**Schedule.** On any feed's staged Asset, and a sweep every `CARESHARE_PUBLISH_SWEEP` (cron, UK
+time, default every 15 minutes). A run takes the dates of its triggering events (extra
+`report_date`) not handed to a run since the event, a manual run's `report_date` param, and every
+owed date: settled in a feed-day state no run was handed (Airflow folds Asset events that arrive
+while a run is active into one run and orphans the rest; the sweep is what catches their dates).
+A date whose feeds have not all settled (loaded, expected absence, or failed) is left for a
+later run.
 
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
 manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
@@ -36,15 +40,18 @@ the publication bucket (datasets, manifests, `_docs/` data dictionary and schema
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from careshare_airflow.assets import PUBLISHED, STAGED_FEED
 from careshare_airflow.quality import quality_task
-from careshare_airflow.runtime import default_args
+from careshare_airflow.runtime import UK, default_args
+
+SWEEP_ENV = "CARESHARE_PUBLISH_SWEEP"
 
 
 @contextmanager
@@ -65,7 +72,9 @@ any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | S
     dag_id="careshare_publish",
     description="Merge the settled feeds of a report date and publish it to S3",
     doc_md=__doc__,
-    schedule=any_feed_staged,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(os.environ.get(SWEEP_ENV, "*/15 * * * *"), timezone=UK), assets=any_feed_staged
+    ),
     start_date=datetime(2020, 4, 13),
     catchup=False,
     max_active_runs=1,
@@ -78,18 +87,18 @@ def careshare_publish():
     def ready_dates(**context) -> list[str]:
         from datetime import date
 
-        from careshare.pipeline import ready_dates as settled
+        from careshare.pipeline import dates_to_publish
         from careshare_airflow.runtime import platform
 
-        asked = {
-            event.extra["report_date"]
-            for events in context["triggering_asset_events"].values()
-            for event in events
-            if "report_date" in event.extra
-        }
-        if context["params"].get("report_date"):
-            asked.add(context["params"]["report_date"])
-        ready, waiting = settled(platform(), {date.fromisoformat(day) for day in asked})
+        events: dict[date, datetime] = {}
+        for asset_events in context["triggering_asset_events"].values():
+            for event in asset_events:
+                if "report_date" in event.extra:
+                    day = date.fromisoformat(event.extra["report_date"])
+                    events[day] = max(event.timestamp, events.get(day, event.timestamp))
+        manual = context["params"].get("report_date")
+        asked = {date.fromisoformat(manual)} if manual else set()
+        ready, waiting = dates_to_publish(platform(), asked, events)
         for note in waiting:
             print(note)
         return [day.isoformat() for day in ready]

@@ -7,7 +7,8 @@ the same day through Airflow. Prints figures; asserts nothing about time.
 Stages (wall time and peak RSS, sampled every 10 ms): fetch (HTTP from the simulator, archive to
 S3, registry), load (parse, conform, validate with GX, stage), merge (+ accounting check),
 publish (Parquet per council to S3 + manifest). The floor reads the same files with pyarrow and
-writes the same number of Parquet objects with the same rows to the same endpoint, no logic.
+writes as many Parquet objects as the publication holds, the same rows split across them, to the
+same endpoint, no logic. The S3 endpoint is moto's server in a process of its own.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +47,7 @@ class Stage:
 @dataclass
 class Timer:
     stages: list[Stage] = field(default_factory=list)
+    requests: int = 0  # S3 requests of the last publish stage
 
     @contextmanager
     def stage(self, name: str):
@@ -111,23 +116,19 @@ class Environment:
     """A national simulator world served over HTTP, a moto S3 endpoint and a warehouse."""
 
     def __init__(self, workdir: Path, backend: str):
-        from moto.server import ThreadedMotoServer
-
         from careshare.config import Settings
         from careshare.reference import load_local_authorities
         from careshare.simulator import SimulatorServer, World
 
         self.workdir = workdir
         self.backend = backend
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        self.s3_url = f"http://{host}:{port}"
+        self.moto, self.s3_url = start_s3_endpoint()
         authorities = load_local_authorities(Settings.from_env().reference_csv)
         self.world = World.national(2020, authorities, date(2024, 6, 30))
         self.simulator = SimulatorServer(self.world, "bench-feeds-key", "bench-directory-key")
         self.simulator.start()
         self._platforms = 0
+        self.requests: Counter[str] = Counter()  # S3 requests by operation, from every client made here
 
     @classmethod
     def start(cls, workdir: Path, backend: str) -> Environment:
@@ -141,7 +142,9 @@ class Environment:
     def s3_client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.s3_url, region_name=REGION)
+        client = boto3.client("s3", endpoint_url=self.s3_url, region_name=REGION)
+        client.meta.events.register("before-call.s3", lambda model, **_: self.requests.update([model.name]))
+        return client
 
     def platform(self):
         """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
@@ -194,7 +197,30 @@ class Environment:
 
     def stop(self) -> None:
         self.simulator.stop()
-        self.moto.stop()
+        self.moto.terminate()
+        self.moto.wait(10)
+
+
+def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
+    """moto's S3 server in a process of its own, like a remote endpoint: in this process it would
+    take the interpreter lock from the pipeline it serves."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return server, url
+        except OSError:
+            time.sleep(0.05)
+    server.terminate()
+    raise RuntimeError(f"moto_server did not start on port {port}")
 
 
 def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "") -> None:
@@ -214,8 +240,10 @@ def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "
             load_feed_day(platform, feed, day)
     with timer.stage(f"{prefix}merge + accounting"):
         merge_day(platform, day)
+    env.requests.clear()
     with timer.stage(f"{prefix}publish"):
         publish_day(platform, day)
+    timer.requests = sum(env.requests.values())
 
 
 def national_day(env: Environment, day: date) -> None:
@@ -226,6 +254,8 @@ def national_day(env: Environment, day: date) -> None:
         import great_expectations  # noqa: F401
     run_day(env, platform, day, timer)
     timer.print(f"National day {day} through the package path")
+    objects = len(platform.publication.keys(""))
+    print(f"  publish: {timer.requests} S3 requests ({dict(env.requests)}); the publication holds {objects} objects")
     rows = {feed: len(env.world.ground_truth(feed, day)) for feed in FEEDS}
     published = platform.warehouse.query_frame("checks/row_accounting", {"report_date": day})
     print(f"  rows delivered {rows}; published {int(published['published'].sum())} locations")
@@ -239,8 +269,9 @@ def national_day(env: Environment, day: date) -> None:
 
 
 def floor_for(env: Environment, platform, day: date) -> Timer:
-    """Read the same files with pyarrow; write as many Parquet objects, of the same row counts as
-    the published partitions, to the same endpoint, with no logic in between."""
+    """Read the same files with pyarrow; write as many Parquet objects as the publication holds
+    (data files, views, manifests, indexes), the input rows split across them, to the same
+    endpoint, with no logic in between."""
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
@@ -259,22 +290,21 @@ def floor_for(env: Environment, platform, day: date) -> Timer:
             )
             if response.status_code == 200:
                 tables.append(pacsv.read_csv(io.BytesIO(response.content)))
-    partition_rows = platform.warehouse.query_frame("publish/location_daily", {"report_date": day})
-    sizes = partition_rows.groupby("la_code").size().tolist()
+    objects = len(platform.publication.keys(""))
     bucket = f"bench-floor-{os.getpid()}"
     client = env.s3_client()
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    with timer.stage(f"floor: write {len(sizes)} Parquet objects"):
+    with timer.stage(f"floor: write {objects} Parquet objects"):
         rows = pa.concat_tables(tables, promote_options="permissive")
-        offsets = [sum(sizes[:k]) for k in range(len(sizes))]
+        size = -(-rows.num_rows // objects)
 
         def put(index: int) -> None:
             sink = io.BytesIO()
-            pq.write_table(rows.slice(offsets[index], sizes[index]), sink, compression="zstd")
+            pq.write_table(rows.slice(index * size, size), sink, compression="zstd")
             client.put_object(Bucket=bucket, Key=f"floor/{index}.parquet", Body=sink.getvalue())
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(put, range(len(sizes))))
+            list(pool.map(put, range(objects)))
     return timer
 
 

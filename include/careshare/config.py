@@ -28,6 +28,7 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_LANDING_URI": "optional landing folder or bucket of feed files, {feed}/{YYYY-MM-DD}.csv",
     "CARESHARE_FRESHNESS_DEADLINE": "HH:MM UK time on the day after a report date: its files are due (12:00)",
     "CARESHARE_FRESHNESS_LOOKBACK_DAYS": "how many past report dates the freshness check looks at (3)",
+    "CARESHARE_PUBLISH_SWEEP": "cron (UK time) of the publish DAG's sweep for owed report dates (*/15 * * * *)",
     # The command line only (`careshare run`, `careshare registry`): the DAGs take these from connections.
     "CARESHARE_S3_ENDPOINT_URL": "S3 endpoint of a local or MinIO store (unset: AWS); credentials from AWS_*",
     "CARESHARE_FEEDS_URL": "export API base URL (the DAGs: connection careshare_feeds host)",

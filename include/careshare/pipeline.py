@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
@@ -213,6 +214,41 @@ def ready_dates(platform: Platform, asked: set[date]) -> tuple[list[date], list[
         else:
             waiting.append(f"{day} not ready yet: feeds {status.feed_status}, directory {status.directory_loaded}")
     return ready, waiting
+
+
+def dates_to_publish(
+    platform: Platform, asked: set[date], events: Mapping[date, datetime]
+) -> tuple[list[date], list[str]]:
+    """What a publish run takes, those ready handed over: the `asked` dates (a manual run's);
+    the dates of Asset `events` (date: when its latest event was emitted) not handed to a run
+    since; and every owed date, settled in a feed-day state no run was handed (Airflow folds
+    events that arrive while a run is active away: their dates are owed until a run takes them)."""
+    warehouse = platform.warehouse
+    handed = warehouse.query_frame("publish/handoff/handed_at")
+    last_handed = dict(zip(_dates(handed["report_date"]), pd.to_datetime(handed["handed_at"]), strict=True))
+    unserved = {day for day, at in events.items() if day not in last_handed or last_handed[day] < _utc_naive(at)}
+    owed = set(_dates(warehouse.query_frame("publish/handoff/owed_dates")["report_date"]))
+    ready, waiting = ready_dates(platform, asked | unserved | owed)
+    hand_over(platform, ready)
+    return ready, waiting
+
+
+def _dates(column: pd.Series) -> list[date]:
+    return list(pd.to_datetime(column).dt.date)
+
+
+def _utc_naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def hand_over(platform: Platform, days: list[date]) -> None:
+    """Record the feed-day state each date is being merged and published from."""
+    handed_at = _utc_naive(datetime.now(UTC))
+    with platform.warehouse.transaction() as connection:
+        for day in days:
+            platform.warehouse.execute_script(
+                connection, "publish/handoff/record", {"report_date": day, "handed_at": handed_at}
+            )
 
 
 @dataclass(frozen=True)

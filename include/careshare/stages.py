@@ -115,11 +115,12 @@ def _load(run: LocalRun, day: date) -> tuple[str, str]:
 def _merge(run: LocalRun, day: date) -> tuple[str, str]:
     from careshare.matching import CrosswalkError
     from careshare.merge import MergeCheckFailed, merge_day, validate_day
-    from careshare.pipeline import ready_dates
+    from careshare.pipeline import hand_over, ready_dates
 
     ready, waiting = ready_dates(run.platform, {day})
     if not ready:
         return FAILED, waiting[0]
+    hand_over(run.platform, ready)
     try:
         merged = merge_day(run.platform, day)
         accounts = validate_day(run.platform, day)
