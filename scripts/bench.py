@@ -317,7 +317,8 @@ def backfill(env: Environment, start: date, days: int) -> None:
         timer = Timer()
         run_day(env, platform, day, timer)
         per_day.append((day, timer.total()))
-        print(f"  backfill {day}: {timer.total():.2f}s", flush=True)
+        stages = ", ".join(f"{s.name} {s.seconds:.1f}" for s in timer.stages)
+        print(f"  backfill {day}: {timer.total():.2f}s ({stages}; publish {timer.requests} S3 requests)", flush=True)
     first, last = per_day[:5], per_day[-5:]
     print(f"\nBackfill of {days} report dates {dates[0]} .. {dates[-1]}: total {sum(s for _, s in per_day):.1f}s")
     print("  first five: " + ", ".join(f"{d:%m-%d} {s:.2f}s" for d, s in first))
