@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import os
@@ -40,7 +41,8 @@ class ObjectStore(Protocol):
     def get_tagged(self, key: str) -> tuple[bytes, str] | None:
         """The object and its entity tag (for a later conditional `put`), or None if absent."""
 
-    def copy(self, source: str, target: str) -> None: ...
+    def copy(self, source: str, target: str) -> str:
+        """Copy `source` to `target`; return the SHA-256 (hex) the store computed over what `target` now holds."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -96,14 +98,16 @@ class S3Store:
             return None
         return response["Body"].read(), response["ETag"]
 
-    def copy(self, source: str, target: str) -> None:
-        self.client.copy_object(
+    def copy(self, source: str, target: str) -> str:
+        response = self.client.copy_object(
             Bucket=self.bucket,
             Key=self.full_key(target),
             CopySource={"Bucket": self.bucket, "Key": self.full_key(source)},
             MetadataDirective="REPLACE",
+            ChecksumAlgorithm="SHA256",  # S3 computes it over the copy it stored
             **self._written(target),
         )
+        return base64.b64decode(response["CopyObjectResult"]["ChecksumSHA256"]).hex()
 
     def exists(self, key: str) -> bool:
         try:
@@ -173,8 +177,9 @@ class LocalStore:
         data = path.read_bytes()
         return data, _tag(data)
 
-    def copy(self, source: str, target: str) -> None:
+    def copy(self, source: str, target: str) -> str:
         self.put(target, self.get(source))
+        return _tag(self.get(target))
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

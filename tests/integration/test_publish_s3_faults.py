@@ -1,6 +1,7 @@
 """S3 faults during publication, through a real HTTP proxy in front of the moto endpoint: failing
-PUTs are retried, a slow endpoint is waited for, and a PUT that keeps failing stops the release
-cleanly (nothing a reader can see) until a rerun through a healthy endpoint commits it whole."""
+PUTs are retried, a slow endpoint is waited for, and a PUT that keeps failing or a file corrupted
+on its way stops the release cleanly (nothing a reader can see) until a rerun through a healthy
+endpoint commits it whole."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from botocore.exceptions import ClientError
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish.docs import schema_reference
 from careshare.publish.release import publish_release
+from careshare.publish.verify import ReleaseVerificationError
 from careshare.storage import open_store
 from tests.conftest import make_s3_client
 from tests.integration.merge_support import reader_objects
@@ -34,7 +36,7 @@ SLOW_DOWN = b"<Error><Code>SlowDown</Code><Message>Please reduce your request ra
 class Fault:
     method: str
     key: str  # a regular expression searched in the request path
-    kind: str  # "error" (503 SlowDown) or "slow"
+    kind: str  # "error" (503 SlowDown), "slow", or "corrupt" (one byte of the body flipped)
     times: int | None = 1  # None: every time
     seconds: float = 0.0
 
@@ -72,6 +74,9 @@ class FaultyS3:
                     self.end_headers()
                     self.wfile.write(SLOW_DOWN)
                     return
+                if fault and fault.kind == "corrupt":
+                    middle = len(body) // 2
+                    body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
                 if fault:
                     time.sleep(fault.seconds)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
@@ -131,7 +136,7 @@ def test_failing_and_slow_puts_are_retried_and_the_release_is_whole(
         Fault("PUT", r"/_staging/.*E08000035", "error", times=2),
         Fault("PUT", r"/_manifests/.*/v0001\.json", "error", times=1),
         Fault("PUT", r"_index\.json", "slow", times=None, seconds=0.3),
-        Fault("GET", r"/_staging/", "slow", times=3, seconds=0.5),
+        Fault("PUT", r"/_releases/", "slow", times=3, seconds=0.5),
     ]
 
     outcome = publish(make_s3_client(url), buckets["published"], local_authorities)
@@ -142,16 +147,28 @@ def test_failing_and_slow_puts_are_retried_and_the_release_is_whole(
     assert visible(s3_client, buckets["published"]) == healthy_release
 
 
-@pytest.mark.parametrize("failing", [r"/_manifests/.*/v0001\.json", r"/_staging/.*E09000033.*\.parquet"])
-def test_a_put_that_keeps_failing_stops_the_release_cleanly_and_a_rerun_commits_it(
-    faulty, buckets, s3_client, local_authorities, healthy_release, failing
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault("PUT", r"/_manifests/.*/v0001\.json", "error", times=None), "SlowDown"),
+        (Fault("PUT", r"/_staging/.*E09000033.*\.parquet", "error", times=None), "SlowDown"),
+        (
+            Fault("PUT", r"/_staging/.*E08000035.*\.parquet", "corrupt"),
+            r"1 promoted files failed: \S*E08000035\S*: sha256",
+        ),
+    ],
+    ids=["manifest PUT keeps failing", "staging PUT keeps failing", "staged file corrupted on its way"],
+)
+def test_a_failed_or_corrupted_put_stops_the_release_cleanly_and_a_rerun_commits_it(
+    faulty, buckets, s3_client, local_authorities, healthy_release, fault, error
 ):
     proxy, url = faulty
-    proxy.faults = [Fault("PUT", failing, "error", times=None)]
+    proxy.faults = [fault]
 
-    with pytest.raises(ClientError, match="SlowDown"):
+    with pytest.raises((ClientError, ReleaseVerificationError), match=error):
         publish(make_s3_client(url), buckets["published"], local_authorities)
 
+    assert proxy.fired
     seen = visible(s3_client, buckets["published"])
     assert not any(key.startswith("_manifests/") for key in seen), "nothing committed"
     assert not [key for key in seen if not any(part.startswith("_") for part in key.split("/"))], "no reader view"

@@ -2,8 +2,9 @@
 
 1. Build every council's Parquet and CSV in memory (deterministic bytes, content-addressed).
 2. If the committed release of the date has the same content, there is nothing to release.
-3. Stage the new files under `_staging/`, read them back and verify checksum, schema and rows.
-4. Copy them to their content-addressed release keys (invisible until a manifest names them).
+3. Check each new file's schema and rows, then stage it under `_staging/`.
+4. Copy them to their content-addressed release keys (invisible until a manifest names them); the
+   store computes each copy's SHA-256, which must be the one the key and the manifest name.
 5. Commit: write the release manifest `vNNNN.json` with If-None-Match, so of two runs only one
    commits a version; the loser re-reads the winner and tries the next version if it differs.
 6. After the commit: each council's manifest, the current hive view, the councils' indexes and
@@ -31,7 +32,7 @@ from careshare.publish.catalog import Document, canonical_json, read_json, swap_
 from careshare.publish.changes import Changes, compare, unchanged
 from careshare.publish.formats import csv_bytes, key_columns, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
-from careshare.publish.verify import StagedFile, verify_staged
+from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_promoted, check_shapes
 from careshare.reference import LocalAuthorities
 from careshare.storage import ObjectStore
 
@@ -135,8 +136,7 @@ def publish_release(
             return outcome(previous, new=False)
         token = staging_token(now())
         staged = stage(store, dataset, report_date, parts, previous, token)
-        verify_staged(store, staged, dataset)
-        promote(store, staged)
+        promote(store, staged, dataset)
         manifest = release_manifest(store, dataset, report_date, parts, previous, content, schema, now())
         key = layout.release_manifest(dataset.name, report_date, manifest["version"])
         committed = store.put(key, canonical_json(manifest), if_absent=True)
@@ -188,12 +188,18 @@ def stage(
         for fmt in layout.FORMATS
         if known.get((part.scope.label, fmt)) != part.sha256(fmt)
     ]
+    check_shapes(wanted, dataset)
     in_parallel(lambda f: store.put(f.staged_key, f.data), wanted)
     return wanted
 
 
-def promote(store: ObjectStore, staged: list[StagedFile]) -> None:
-    in_parallel(lambda f: store.copy(f.staged_key, f.release_key), staged)
+def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> None:
+    """Copy staged files to their release keys and check the checksum the store computed of each."""
+    found = in_parallel(lambda f: store.copy(f.staged_key, f.release_key), staged)
+    wrong = [f for f, sha256 in zip(staged, found, strict=True) if sha256 != f.sha256]
+    # a content address can be an older version's file (a correction reverted): give it its bytes back
+    in_parallel(lambda f: store.put(f.release_key, f.data), wrong)
+    check_promoted(staged, found, dataset)
 
 
 def release_manifest(
@@ -346,7 +352,9 @@ def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bo
             if entry is None:
                 store.delete([scope.current(report_date)])
             elif full or entry["files_changed"]:
-                store.copy(entry["files"][layout.PARQUET]["key"], scope.current(report_date))
+                release_file, view = entry["files"][layout.PARQUET], scope.current(report_date)
+                if (found := store.copy(release_file["key"], view)) != release_file["sha256"]:
+                    raise ReleaseVerificationError(f"{view}: sha256 {found}, expected {release_file['sha256']}")
 
         in_parallel(apply, sorted(touched | set(parts)))
         newest = current_release(store, dataset, report_date)

@@ -1,9 +1,9 @@
-"""Read staged files back before anything names them: checksum, schema and row count."""
+"""Check every file before a manifest names it: its schema and row count before it is staged,
+and, once copied to its release key, the SHA-256 the object store computed over the copy."""
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import dataclass
 
@@ -12,12 +12,10 @@ import pyarrow.parquet as pq
 from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.formats import CSV_ENCODING
-from careshare.publish.parallel import in_parallel
-from careshare.storage import ObjectStore
 
 
 class ReleaseVerificationError(RuntimeError):
-    """A staged file is not what was written: the release is not committed."""
+    """A file is not what the release means it to be: the release is not committed."""
 
 
 @dataclass(frozen=True)
@@ -30,20 +28,34 @@ class StagedFile:
     data: bytes
 
 
-def verify_staged(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> None:
-    problems = [p for p in in_parallel(lambda f: _problem(store.get(f.staged_key), f, dataset), staged) if p]
+def check_shapes(files: list[StagedFile], dataset: Dataset) -> None:
+    """Schema and rows of the bytes about to be staged."""
+    _raise_if(dataset, "built files", [p for p in (_shape_problem(f, dataset) for f in files) if p])
+
+
+def check_promoted(files: list[StagedFile], found: list[str], dataset: Dataset) -> None:
+    """`found`: the store's SHA-256 of each file at its release key, in the order of `files`."""
+    problems = [
+        f"{f.release_key}: sha256 {sha256}, expected {f.sha256}"
+        for f, sha256 in zip(files, found, strict=True)
+        if sha256 != f.sha256
+    ]
+    _raise_if(dataset, "promoted files", problems)
+
+
+def _raise_if(dataset: Dataset, what: str, problems: list[str]) -> None:
     if problems:
-        raise ReleaseVerificationError(f"{dataset.name}: {len(problems)} staged files failed: " + "; ".join(problems))
+        raise ReleaseVerificationError(f"{dataset.name}: {len(problems)} {what} failed: " + "; ".join(problems))
 
 
-def _problem(data: bytes, staged: StagedFile, dataset: Dataset) -> str | None:
-    where = staged.staged_key
-    found = hashlib.sha256(data).hexdigest()
-    if found != staged.sha256:
-        return f"{where}: sha256 {found}, expected {staged.sha256}"
+def _shape_problem(staged: StagedFile, dataset: Dataset) -> str | None:
+    where = staged.release_key
     try:
-        columns, rows = _parquet_shape(data, dataset) if staged.fmt == layout.PARQUET else _csv_shape(data)
-    except Exception as error:  # any unreadable file is a failed verification, named
+        if staged.fmt == layout.PARQUET:
+            columns, rows = _parquet_shape(staged.data, dataset)
+        else:
+            columns, rows = _csv_shape(staged.data)
+    except Exception as error:  # any unreadable file is a failed check, named
         return f"{where}: unreadable {staged.fmt}: {error}"
     expected = (
         dataset.arrow_schema(without_partitions=True).names if staged.fmt == layout.PARQUET else dataset.column_names

@@ -1,5 +1,6 @@
 """The release protocol against a local folder and a real S3 endpoint (moto's server)."""
 
+import hashlib
 import io
 import json
 import threading
@@ -15,8 +16,8 @@ from careshare.datasets import LOCATION_DAILY
 from careshare.publish import layout
 from careshare.publish.changes import Changes
 from careshare.publish.docs import schema_reference
-from careshare.publish.release import publish_release
-from careshare.publish.verify import ReleaseVerificationError
+from careshare.publish.release import build_parts, publish_release
+from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes
 from careshare.storage import LocalStore
 from tests.unit.publish.synthetic import synthetic_table
 
@@ -152,7 +153,7 @@ def test_a_rerun_finishes_a_release_whose_run_died_after_the_commit(store, relea
     assert snapshot(store) == complete
 
 
-def test_a_staged_file_that_reads_back_wrong_is_never_committed(tmp_path, local_authorities):
+def test_a_file_that_lands_wrong_is_never_committed_and_its_release_key_gets_its_bytes(tmp_path, local_authorities):
     class CorruptingStore(LocalStore):
         def put(self, key, data, **options):
             if key.startswith("_staging/") and key.endswith(".parquet"):
@@ -161,9 +162,26 @@ def test_a_staged_file_that_reads_back_wrong_is_never_committed(tmp_path, local_
 
     store = CorruptingStore(tmp_path / "pub")
     table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
-    with pytest.raises(ReleaseVerificationError, match=r"3 staged files failed.*sha256"):
+    with pytest.raises(ReleaseVerificationError, match=r"3 promoted files failed.*sha256"):
         publish_release(store, LOCATION_DAILY, DAY, table, local_authorities, schema=schema_reference(LOCATION_DAILY))
-    assert not [k for k in store.keys("") if not k.startswith("_staging/")]
+    release_files = [k for k in store.keys("") if "/_releases/" in k]
+    assert len(release_files) == 2 * len(COUNCILS)
+    assert [k for k in store.keys("") if not k.startswith("_staging/") and k not in release_files] == []
+    for key in release_files:  # unnamed, but a content address always holds its content
+        assert hashlib.sha256(store.get(key)).hexdigest() == key.rsplit("/", 1)[1].split(".")[0]
+
+
+def test_a_built_file_with_other_rows_or_unreadable_bytes_is_never_staged(local_authorities):
+    part = build_parts(synthetic_table(LOCATION_DAILY, DAY, COUNCILS), LOCATION_DAILY, local_authorities)["E08000035"]
+
+    def built(fmt: str, rows: int, data: bytes) -> StagedFile:
+        return StagedFile(f"_staging/x.{fmt}", f"x.{fmt}", fmt, part.sha256(fmt), rows, data)
+
+    check_shapes([built(fmt, 4, part.files[fmt]) for fmt in layout.FORMATS], LOCATION_DAILY)
+    with pytest.raises(ReleaseVerificationError, match=r"2 built files failed: x.parquet: 4 rows, expected 5; x.csv: "):
+        check_shapes([built(fmt, 5, part.files[fmt]) for fmt in layout.FORMATS], LOCATION_DAILY)
+    with pytest.raises(ReleaseVerificationError, match=r"x.parquet: unreadable parquet"):
+        check_shapes([built(layout.PARQUET, 4, b"PAR1 not really")], LOCATION_DAILY)
 
 
 def test_abandoned_staging_is_removed_and_fresh_staging_kept(store, release):
