@@ -32,7 +32,7 @@ from careshare.publish.catalog import Document, canonical_json, read_json, swap_
 from careshare.publish.changes import Changes, compare, unchanged
 from careshare.publish.formats import csv_bytes, key_columns, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
-from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_promoted, check_shapes
+from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes, checksum_problem, refuse_if
 from careshare.reference import LocalAuthorities
 from careshare.storage import ObjectStore
 
@@ -196,10 +196,14 @@ def stage(
 def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> None:
     """Copy staged files to their release keys and check the checksum the store computed of each."""
     found = in_parallel(lambda f: store.copy(f.staged_key, f.release_key), staged)
-    wrong = [f for f, sha256 in zip(staged, found, strict=True) if sha256 != f.sha256]
+    wrong = [
+        (f, problem)
+        for f, sha256 in zip(staged, found, strict=True)
+        if (problem := checksum_problem(f.release_key, sha256, f.sha256))
+    ]
     # a content address can be an older version's file (a correction reverted): give it its bytes back
-    in_parallel(lambda f: store.put(f.release_key, f.data), wrong)
-    check_promoted(staged, found, dataset)
+    in_parallel(lambda w: store.put(w[0].release_key, w[0].data), wrong)
+    refuse_if(dataset, "promoted files", [problem for _, problem in wrong])
 
 
 def release_manifest(
@@ -353,8 +357,8 @@ def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bo
                 store.delete([scope.current(report_date)])
             elif full or entry["files_changed"]:
                 release_file, view = entry["files"][layout.PARQUET], scope.current(report_date)
-                if (found := store.copy(release_file["key"], view)) != release_file["sha256"]:
-                    raise ReleaseVerificationError(f"{view}: sha256 {found}, expected {release_file['sha256']}")
+                if problem := checksum_problem(view, store.copy(release_file["key"], view), release_file["sha256"]):
+                    raise ReleaseVerificationError(problem)
 
         in_parallel(apply, sorted(touched | set(parts)))
         newest = current_release(store, dataset, report_date)

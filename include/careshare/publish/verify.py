@@ -30,20 +30,15 @@ class StagedFile:
 
 def check_shapes(files: list[StagedFile], dataset: Dataset) -> None:
     """Schema and rows of the bytes about to be staged."""
-    _raise_if(dataset, "built files", [p for p in (_shape_problem(f, dataset) for f in files) if p])
+    refuse_if(dataset, "built files", [p for p in (_shape_problem(f, dataset) for f in files) if p])
 
 
-def check_promoted(files: list[StagedFile], found: list[str], dataset: Dataset) -> None:
-    """`found`: the store's SHA-256 of each file at its release key, in the order of `files`."""
-    problems = [
-        f"{f.release_key}: sha256 {sha256}, expected {f.sha256}"
-        for f, sha256 in zip(files, found, strict=True)
-        if sha256 != f.sha256
-    ]
-    _raise_if(dataset, "promoted files", problems)
+def checksum_problem(key: str, found: str, expected: str) -> str | None:
+    """`found`: the SHA-256 the store computed over what `key` holds."""
+    return None if found == expected else f"{key}: sha256 {found}, expected {expected}"
 
 
-def _raise_if(dataset: Dataset, what: str, problems: list[str]) -> None:
+def refuse_if(dataset: Dataset, what: str, problems: list[str]) -> None:
     if problems:
         raise ReleaseVerificationError(f"{dataset.name}: {len(problems)} {what} failed: " + "; ".join(problems))
 
