@@ -59,6 +59,7 @@ def register_simulator(groups: Subparsers) -> None:
         help="variable holding the directory key",
     )
     serve.add_argument("--faults", type=Path, default=None, help="a fault plan (JSON) to serve faults on demand")
+    _mode_options(serve)
     serve.set_defaults(handler=_serve)
 
     generate = commands.add_parser("generate", help="write feed files and their truth to a landing folder")
@@ -99,6 +100,57 @@ def _world_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KIND=RATE",
         help="set one mess rate after --clean, e.g. truncated_file=0.05 (repeatable)",
+    )
+
+
+def _mode_options(parser: argparse.ArgumentParser) -> None:
+    """How the server behaves to every request, as real servers within SOURCES.md differ."""
+    modes = parser.add_argument_group("server behaviour")
+    modes.add_argument(
+        "--head",
+        choices=("served", "405", "501"),
+        default="served",
+        help="answer HEAD like GET without the body (default), or refuse it with 405 or 501",
+    )
+    modes.add_argument(
+        "--compression",
+        choices=("none", "gzip", "deflate"),
+        default="none",
+        help="compress answers whose request accepts it (Accept-Encoding); Content-Length counts the bytes sent",
+    )
+    modes.add_argument(
+        "--redirect-exports",
+        action="store_true",
+        help="answer exports with a 302 to another host that serves the file once, without a key",
+    )
+    modes.add_argument(
+        "--file-host-url",
+        default=None,
+        help="that other host, the same server under another name (default: localhost for 127.0.0.1 and back)",
+    )
+    modes.add_argument(
+        "--etag",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="send an ETag (the file's sha256) and answer a matching If-None-Match with 304 (default: off)",
+    )
+    modes.add_argument(
+        "--last-modified",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send Last-Modified and answer an If-Modified-Since not older with 304 (default: on)",
+    )
+
+
+def _modes(args: argparse.Namespace) -> Any:
+    from careshare.simulator import ServerModes
+
+    return ServerModes(
+        head=args.head,
+        compression=args.compression,
+        redirect_exports=args.redirect_exports,
+        etag=args.etag,
+        last_modified=args.last_modified,
     )
 
 
@@ -145,15 +197,24 @@ def _serve(args: argparse.Namespace) -> int:
     api_key, directory_key = _secret(args.api_key_env), _secret(args.directory_key_env)
     try:
         faults = FaultPlan.from_file(args.faults) if args.faults else None
+        server = SimulatorServer(
+            _world(args),
+            api_key,
+            directory_key,
+            host=args.host,
+            port=args.port,
+            faults=faults,
+            modes=_modes(args),
+            file_host_url=args.file_host_url,
+        )
     except ValueError as problem:
         raise SystemExit(f"careshare: {problem}") from None
-    world = _world(args)
     stopping = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopping.set())
-    with SimulatorServer(world, api_key, directory_key, host=args.host, port=args.port, faults=faults) as server:
+    with server:
         rules = f" with {len(faults.rules)} fault rules" if faults else ""
-        print(f"simulator serving {len(world.population)} locations on {server.base_url}{rules}", flush=True)
+        print(f"simulator serving {len(server.app.world.population)} locations on {server.base_url}{rules}", flush=True)
         stopping.wait()
     return 0
 

@@ -3,7 +3,8 @@
 The DAGs take the S3 endpoint, the feed API and the CQC directory from Airflow connections; a
 local run takes the same things from CARESHARE_S3_ENDPOINT_URL, CARESHARE_FEEDS_URL/_KEY,
 CARESHARE_DIRECTORY_URL/_KEY and CARESHARE_LANDING_URI, with S3 credentials and region from the
-standard AWS variables. Everything else is Settings (config.py).
+standard AWS variables; CARESHARE_ALLOW_INSECURE_HTTP=1 lets the keys go over plain http to a host
+that is not this machine. Everything else is Settings (config.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class LocalEnvironment:
     directory_url: str = ""
     directory_key: str = ""
     landing_uri: str = ""
+    allow_insecure_http: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LocalEnvironment:
@@ -47,6 +49,7 @@ class LocalEnvironment:
             directory_url=env.get("CARESHARE_DIRECTORY_URL", ""),
             directory_key=env.get("CARESHARE_DIRECTORY_KEY", ""),
             landing_uri=env.get("CARESHARE_LANDING_URI", ""),
+            allow_insecure_http=env.get("CARESHARE_ALLOW_INSECURE_HTTP") == "1",
         )
 
     def s3_client(self):
@@ -69,7 +72,9 @@ class LocalEnvironment:
     def feed_endpoint(self) -> FeedEndpoint | None:
         from careshare.sources.delivery import FeedEndpoint
 
-        return FeedEndpoint(self.feeds_url, self.feeds_key) if self.feeds_url else None
+        if not self.feeds_url:
+            return None
+        return FeedEndpoint(self.feeds_url, self.feeds_key, allow_insecure_http=self.allow_insecure_http)
 
     def landing(self) -> ObjectStore | None:
         from careshare.storage import open_store
@@ -91,4 +96,4 @@ class LocalEnvironment:
 
         if not self.directory_url:
             raise NotConfigured("the CQC directory is needed: set CARESHARE_DIRECTORY_URL and CARESHARE_DIRECTORY_KEY")
-        return DirectoryClient(self.directory_url, self.directory_key)
+        return DirectoryClient(self.directory_url, self.directory_key, allow_insecure_http=self.allow_insecure_http)

@@ -60,6 +60,11 @@ def _base_url(conn) -> str:
     return f"{host}:{conn.port}" if conn.port else host
 
 
+def _allows_insecure_http(conn) -> bool:
+    """The connection's extra `{"allow_insecure_http": true}`: its key may go over plain http."""
+    return conn.extra_dejson.get("allow_insecure_http") is True
+
+
 def platform() -> Platform:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
@@ -75,14 +80,14 @@ def feed_endpoint() -> FeedEndpoint:
     from careshare.pipeline import FeedEndpoint
 
     conn = _connection(FEEDS_CONN_ID)
-    return FeedEndpoint(_base_url(conn), conn.password or "")
+    return FeedEndpoint(_base_url(conn), conn.password or "", allow_insecure_http=_allows_insecure_http(conn))
 
 
 def directory_client() -> DirectoryClient:
     from careshare.sources.cqc_directory import DirectoryClient
 
     conn = _connection(DIRECTORY_CONN_ID)
-    return DirectoryClient(_base_url(conn), conn.password or "")
+    return DirectoryClient(_base_url(conn), conn.password or "", allow_insecure_http=_allows_insecure_http(conn))
 
 
 def landing_store() -> ObjectStore | None:

@@ -187,10 +187,24 @@ def test_every_environment_variable_set_is_read_by_someone(services):
                 assert conn_id in connections, f"{name}: no DAG uses the connection {conn_id}"
             elif variable.startswith("CARESHARE_"):
                 assert variable in read_by_code, f"{name}: the code never reads {variable}"
+            elif f"$${variable}" in shell_of(service):
+                continue  # read by the service's own command line
             else:
                 assert variable in IMAGE_VARIABLES.get(image_family(service), set()), (
                     f"{name}: nothing in {service['image']} reads {variable}"
                 )
+
+
+def shell_of(service: dict) -> str:
+    return " ".join(str(part) for part in [*service.get("entrypoint", []), *service.get("command", [])])
+
+
+def test_the_raw_archive_bucket_is_versioned(services):
+    setup = services["minio-setup"]
+    assert setup["environment"]["RAW_BUCKET"] == "careshare/${CARESHARE_RAW_BUCKET:-careshare-raw}"
+    assert 'mc version enable "$$RAW_BUCKET"' in shell_of(setup)
+    made = re.search(r"mc mb (.*?)&&", shell_of(setup)).group(1)
+    assert all(f'"$${bucket}"' in made for bucket in ("RAW_BUCKET", "PUBLISH_BUCKET", "QUALITY_BUCKET"))
 
 
 def test_every_airflow_service_has_the_platform_connections_and_a_shared_configuration(services):

@@ -18,10 +18,10 @@ from careshare.config import Settings
 from careshare.feeds import FEEDS, Feed
 from careshare.ingest import FeedDayFailed, FeedDayResult, load_feed_day
 from careshare.merge import MergeResult, merge_day
-from careshare.pipeline import CorrectionCheck, FetchOutcome, fetch_feed_day, recheck_recent_days
+from careshare.pipeline import CorrectionCheck, FetchOutcome, fetch_feed_day, recheck_past_days
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import FaultPlan, SimulatorServer, World
+from careshare.simulator import FaultPlan, ServerModes, SimulatorServer, World
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import RetryPolicy
@@ -33,6 +33,14 @@ FEEDS_KEY = "feeds-key"
 DIRECTORY_KEY = "directory-key"
 FAST = RetryPolicy(attempts=4, backoff_seconds=0.01, timeout_seconds=(2.0, 10.0))
 DIRECTORY_AS_OF = date(2024, 6, 30)
+# Real servers the ingestion suites run across (SOURCES.md promises GET only, may compress and redirect).
+MODES = {
+    "default": ServerModes(),
+    "head-405-gzip-etag": ServerModes(head="405", compression="gzip", etag=True),
+    "head-501-deflate-bare-redirect": ServerModes(
+        head="501", compression="deflate", etag=False, last_modified=False, redirect_exports=True
+    ),
+}
 
 
 class Clock:
@@ -84,7 +92,7 @@ class Harness:
 
     def recheck(self, feed: str, run_date: date, landing: ObjectStore | None = None) -> list[CorrectionCheck]:
         endpoint = self.endpoint() if landing is None else None
-        return recheck_recent_days(self.platform, feed, run_date, endpoint=endpoint, landing=landing)
+        return recheck_past_days(self.platform, feed, run_date, endpoint=endpoint, landing=landing)
 
     def merge(self, day: date) -> MergeResult:
         return merge_day(self.platform, day)
@@ -182,19 +190,22 @@ def new_platform(tmp: Path, warehouse_url: str, s3_client) -> Platform:
 
 
 @contextmanager
-def running_harness(platform: Platform, world: World) -> Iterator[Harness]:
+def running_harness(platform: Platform, world: World, modes: ServerModes | None = None) -> Iterator[Harness]:
     plan, clock = FaultPlan(), Clock()
-    with SimulatorServer(world, FEEDS_KEY, DIRECTORY_KEY, clock=clock, faults=plan) as server:
+    with SimulatorServer(world, FEEDS_KEY, DIRECTORY_KEY, clock=clock, faults=plan, modes=modes) as server:
         yield Harness(platform, world, server, plan, clock)
     platform.warehouse.engine.dispose()
 
 
 @contextmanager
-def module_harness(request, tmp: Path, s3_client, world: World, backend: str = "sqlite") -> Iterator[Harness]:
-    """A harness with its own warehouse and buckets, the councils and the directory loaded."""
+def module_harness(
+    request, tmp: Path, s3_client, world: World, backend: str = "sqlite", modes: ServerModes | None = None
+) -> Iterator[Harness]:
+    """A harness with its own warehouse and buckets, the councils and the directory loaded, its
+    simulator in `modes` (default: ServerModes())."""
     with (
         warehouse_database(backend, tmp, request) as url,
-        running_harness(new_platform(tmp, url, s3_client), world) as h,
+        running_harness(new_platform(tmp, url, s3_client), world, modes) as h,
     ):
         h.load_reference()
         yield h

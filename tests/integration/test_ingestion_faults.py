@@ -1,6 +1,8 @@
 """Every fault of the export and directory APIs, injected on demand through the simulator's fault
 plan, against the package's fetch, archive, load and merge: each test asserts the exact outcome
-and that every row delivered is kept (published + quarantined + superseded)."""
+and that every row delivered is kept (published + quarantined + superseded). The module runs once
+per server mode of the simulator (HEAD refused, compression, redirects, validators or none), as
+the platform must accept any server that follows SOURCES.md."""
 
 from __future__ import annotations
 
@@ -12,28 +14,69 @@ from careshare.ingest import ABSENT, LOADED, FeedDayFailed
 from careshare.pipeline import ARCHIVED, CORRECTED, REJECTED, UNCHANGED, WAITING
 from careshare.reference_data import load_directory
 from careshare.simulator import FaultKind, World
+from careshare.sources import delivery
 from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
 from careshare.storage import open_store
-from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, module_harness, new_platform
+from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, MODES, module_harness, new_platform
 
 pytestmark = pytest.mark.slow
 CT = "ct_care_homes"
+# How a recheck finds a file unchanged, by mode: (method, status) of the requests of its export.
+UNCHANGED_ASKED = {
+    "default": [("HEAD", 200)],  # HEAD shows the known sha256: no body moves
+    "head-405-gzip-etag": [("GET", 304)],  # a conditional GET with the ETag given before
+    "head-501-deflate-bare-redirect": [("GET", 302)],  # the whole file, from the other host, compared
+}
+CORRECTION_ASKED = {
+    "default": [("HEAD", 200), ("GET", 200)],  # HEAD shows another sha256; a GET if modified since
+    "head-405-gzip-etag": [("GET", 200)],  # the ETag no longer matches
+    "head-501-deflate-bare-redirect": [("GET", 302)],
+}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def mode(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def harness(request, tmp_path_factory, s3_client, local_authorities):
-    tmp = tmp_path_factory.mktemp("faults")
+def harness(request, mode, tmp_path_factory, s3_client, local_authorities):
+    tmp = tmp_path_factory.mktemp(f"faults-{mode}")
     world = World(21, 150, 100, local_authorities, DIRECTORY_AS_OF)
-    with module_harness(request, tmp, s3_client, world) as h:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        module_harness(request, tmp, s3_client, world, modes=MODES[mode]) as h,
+    ):
+        patch.setattr(delivery, "HEAD_REFUSED", delivery.HeadRefusals())  # a later server may reuse the port
         yield h
 
 
 @pytest.fixture(autouse=True)
 def fresh_plan(harness):
     harness.plan.clear()
+    harness.server.forget_exchanges()
     harness.waits.clear()
     harness.clock.now = None
     yield harness.plan
+
+
+def refused_head(exchange) -> bool:
+    return exchange.request.method == "HEAD" and exchange.status in (405, 501)
+
+
+def export_requests(harness, path: str) -> list[tuple[str, int]]:
+    """(method, status) of each request of `path`, but a refused HEAD (asked once per server, whichever day)."""
+    exchanges = harness.server.exchanges()
+    return [(e.request.method, e.status) for e in exchanges if e.request.path == path and not refused_head(e)]
+
+
+def refused_heads(harness) -> int:
+    return sum(refused_head(e) for e in harness.server.exchanges())
+
+
+def keys_sent_to_the_file_host(harness) -> list[str]:
+    files = [e.request for e in harness.server.exchanges() if e.request.path.startswith("/files/")]
+    return [r.header("X-API-Key") for r in files if r.header("X-API-Key") is not None]
 
 
 def served_sha(harness, feed, day) -> str:
@@ -116,7 +159,7 @@ def test_a_day_the_feed_is_not_collected_is_an_expected_absence(harness):
     assert harness.feed_day("cqc_update", saturday)["status"] == ABSENT
 
 
-def test_the_same_file_twice_is_a_no_op(harness, fresh_plan, tmp_path):
+def test_the_same_file_twice_is_a_no_op(harness, mode, tmp_path):
     day = date(2020, 11, 16)
     first = harness.fetch(CT, day)
     harness.load(CT, day)
@@ -127,12 +170,13 @@ def test_the_same_file_twice_is_a_no_op(harness, fresh_plan, tmp_path):
     assert again.sha256 == first.sha256
     assert harness.registry(CT, day).equals(before)
     assert len(harness.archived(CT, day)) == 1
-    fresh_plan.seen.clear()
-    path = f"/exports/{CT}/{day.isoformat()}"
+    harness.server.forget_exchanges()
     assert [c.status for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()] == [
         UNCHANGED
     ]
-    assert [seen for seen in fresh_plan.seen if seen[1] == path] == [("HEAD", path)]
+    assert export_requests(harness, f"/exports/{CT}/{day.isoformat()}") == UNCHANGED_ASKED[mode]
+    assert refused_heads(harness) <= 1  # a server that refused HEAD is not asked with it again
+    assert harness.registry(CT, day).equals(before)
 
 
 def test_a_corrected_file_supersedes_the_old_delivery_and_the_day_is_rebuilt(harness, fresh_plan):
@@ -160,6 +204,19 @@ def test_a_corrected_file_supersedes_the_old_delivery_and_the_day_is_rebuilt(har
     assert [c.status for c in harness.recheck(CT, day + timedelta(days=3)) if c.report_date == day.isoformat()] == [
         UNCHANGED
     ]
+    assert keys_sent_to_the_file_host(harness) == []
+
+
+def test_a_correction_is_found_in_every_mode_by_the_request_the_server_allows(harness, mode):
+    day = date(2020, 11, 20)
+    harness.ingest(day, (CT,))
+    old = harness.feed_day(CT, day)["sha256"]
+    harness.plan.add(kind="corrected", feed=CT, report_date=day)
+    harness.server.forget_exchanges()
+    [check] = [c for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()]
+    assert (check.status, check.replaced) == (CORRECTED, old) and harness.feed_day(CT, day)["sha256"] == check.sha256
+    assert export_requests(harness, f"/exports/{CT}/{day.isoformat()}") == CORRECTION_ASKED[mode]
+    assert keys_sent_to_the_file_host(harness) == []
 
 
 def test_a_correction_that_cannot_be_used_is_rejected_and_the_day_keeps_its_data(harness, fresh_plan):

@@ -1,16 +1,24 @@
-"""The simulator over HTTP: a stdlib threading server in a background thread, with a fault hook."""
+"""The simulator over HTTP: a stdlib threading server in a background thread, with a fault hook,
+the server-wide behaviours of modes.py, and a log of every request it answered."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .routes import Clock, Request, Response, SimulatorApp, error, utc_now
+from .modes import FileHost, ServerModes
+from .routes import Clock, Request, Response, SimulatorApp, error, export_target, utc_now
 from .world import World
+
+EXCHANGES_KEPT = 10_000
+_OTHER_LOOPBACK_NAME = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +38,28 @@ class Faults:
         return response
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request the server answered (its headers as received, e.g. Host and any key) and the status sent."""
+
+    request: Request
+    status: int
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (done with a body it refuses, or closing a kept-alive connection) is not news."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
+
+
 class SimulatorServer:
+    """`modes` sets how the server behaves to every request; with `modes.redirect_exports`, exports
+    are served at `file_host_url`, by default this server under its other loopback name (127.0.0.1
+    and localhost), which a client takes for another host."""
+
     def __init__(
         self,
         world: World,
@@ -41,13 +70,23 @@ class SimulatorServer:
         *,
         clock: Clock = utc_now,
         faults: Faults | None = None,
+        modes: ServerModes | None = None,
+        file_host_url: str | None = None,
     ):
+        self.modes = modes or ServerModes()
+        if self.modes.redirect_exports and file_host_url is None and host not in _OTHER_LOOPBACK_NAME:
+            raise ValueError(f"redirected exports need a file host URL when the server is bound to {host}")
         self.app = SimulatorApp(world, api_key, directory_key, clock)
         self.faults = faults or Faults()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
         self.host = host
+        self.file_host = None
+        if self.modes.redirect_exports:
+            self.file_host = FileHost(file_host_url or f"http://{_OTHER_LOOPBACK_NAME[host]}:{self.port}")
+        self._exchanges: deque[Exchange] = deque(maxlen=EXCHANGES_KEPT)
+        self._exchanges_lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -76,11 +115,34 @@ class SimulatorServer:
 
     def respond(self, request: Request) -> Response:
         try:
-            response = self.faults.before(request) or self.app.handle(request)
-            return self.faults.after(request, response)
+            response = self._answer(request)
         except Exception:
             log.exception("simulator failed on %s %s", request.method, request.path)
-            return error(500, "internal error")
+            response = error(500, "internal error")
+        with self._exchanges_lock:
+            self._exchanges.append(Exchange(request, response.status))
+        return response
+
+    def _answer(self, request: Request) -> Response:
+        if self.file_host is not None and self.file_host.serves(request):
+            return self.file_host.answer(request)
+        refusal = self.modes.refusal(request)
+        if refusal is not None:
+            return refusal
+        response = self.faults.before(request) or self.app.handle(request)
+        response = self.modes.finish(request, self.faults.after(request, response))
+        if self.file_host is not None and response.status == 200 and export_target(request.path) is not None:
+            return self.file_host.redirect(response)
+        return response
+
+    def exchanges(self) -> list[Exchange]:
+        """The requests answered (the latest EXCHANGES_KEPT), oldest first."""
+        with self._exchanges_lock:
+            return list(self._exchanges)
+
+    def forget_exchanges(self) -> None:
+        with self._exchanges_lock:
+            self._exchanges.clear()
 
     def start(self) -> SimulatorServer:
         if self._thread is None:

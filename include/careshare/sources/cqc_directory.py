@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from typing import Any
 
 import requests
 
-from careshare.sources.http import RetryPolicy, SourceUnavailable, request_with_retries
+from careshare.sources.http import HttpAnswer, RetryPolicy, SourceUnavailable, request_with_retries, require_https
 
 PAGE_SIZE = 1000
 
@@ -22,16 +23,22 @@ class NotFound(SourceUnavailable):
 
 @dataclass
 class DirectoryClient:
+    """The key is sent over https only, unless the host is this machine or `allow_insecure_http` says otherwise."""
+
     base_url: str
     key: str
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     workers: int = 8
     session: requests.Session = field(default_factory=requests.Session)
     sleep: Callable[[float], None] = time.sleep
+    allow_insecure_http: bool = False
+
+    def __post_init__(self) -> None:
+        require_https(self.base_url, self.allow_insecure_http)
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         url = f"{self.base_url.rstrip('/')}/public/v1/{path}"
-        response = request_with_retries(
+        answer = request_with_retries(
             self.session,
             url,
             {"Ocp-Apim-Subscription-Key": self.key},
@@ -40,9 +47,9 @@ class DirectoryClient:
             accept=_json_problem,
             sleep=self.sleep,
         )
-        if response.status_code == 404:
+        if answer.status == 404:
             raise NotFound(f"GET {url}: not found")
-        return response.json()
+        return json.loads(answer.body)
 
     def location_ids(self) -> list[str]:
         ids: list[str] = []
@@ -92,9 +99,9 @@ class DirectoryClient:
         return changed
 
 
-def _json_problem(response: requests.Response) -> str | None:
+def _json_problem(answer: HttpAnswer) -> str | None:
     try:
-        response.json()
+        json.loads(answer.body)
     except ValueError:
-        return f"body is not complete JSON ({len(response.content)} bytes)"
+        return f"body is not complete JSON ({len(answer.body)} bytes)"
     return None

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from careshare.cli import build_parser, main
+from careshare.cli import _modes, build_parser, main
 from careshare.config import REPO_ROOT
 
 SMALL = ["--care-homes", "120", "--community", "80"]
@@ -143,3 +143,41 @@ def test_generate_can_write_the_first_versions_and_set_rates(tmp_path):
     assert [v["file_mess"] for v in truth["versions"]] == [["empty_file", "extra_column"], ["extra_column"]]
     with pytest.raises(SystemExit, match="no mess kind 'meteor'"):
         main(["simulator", "generate", *SMALL, *day, "--mess-rate", "meteor=1", "--out", str(tmp_path)])
+
+
+def test_serve_flags_set_the_server_modes():
+    from careshare.simulator import Compression, HeadAnswer, ServerModes
+
+    parse = build_parser().parse_args
+    assert _modes(parse(["simulator", "serve"])) == ServerModes()
+    flags = ["--head", "501", "--compression", "deflate", "--redirect-exports", "--etag", "--no-last-modified"]
+    assert _modes(parse(["simulator", "serve", *flags])) == ServerModes(
+        head=HeadAnswer.REFUSED_501,
+        compression=Compression.DEFLATE,
+        redirect_exports=True,
+        etag=True,
+        last_modified=False,
+    )
+    with pytest.raises(SystemExit):
+        parse(["simulator", "serve", "--head", "404"])
+
+
+def test_serve_behaves_as_its_flags_say():
+    with serving("--head", "405", "--compression", "gzip", "--etag", "--no-last-modified") as (_, banner):
+        request = export_request(banner)
+        request.method = "HEAD"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        request = export_request(banner)
+        request.add_header("Accept-Encoding", "gzip")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            headers = response.headers
+    assert refused.value.code == 405
+    assert headers["Content-Encoding"] == "gzip" and headers["ETag"] and "Last-Modified" not in headers
+
+
+def test_serve_refuses_redirects_it_cannot_name_a_host_for(monkeypatch):
+    monkeypatch.setenv("CARESHARE_SIM_API_KEY", "k1")
+    monkeypatch.setenv("CARESHARE_SIM_DIRECTORY_KEY", "k2")
+    with pytest.raises(SystemExit, match="need a file host URL"):
+        main(["simulator", "serve", *SMALL, "--host", "0.0.0.0", "--port", "0", "--redirect-exports"])

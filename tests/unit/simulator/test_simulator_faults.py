@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import json
@@ -8,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from careshare.simulator import FaultKind, FaultPlan, FaultRule, FileMess, Request, SimulatorServer
+from careshare.simulator import FaultKind, FaultPlan, FaultRule, FileMess, Request, ServerModes, SimulatorServer
 from careshare.simulator.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
 
 API_KEY, DIRECTORY_KEY = "export-secret", "directory-secret"
@@ -153,3 +154,31 @@ def test_every_request_is_seen(server):
     ask(server, EXPORT, method="HEAD")
     ask(server, "/public/v1/locations")
     assert server.faults.seen == [("HEAD", EXPORT), ("GET", "/public/v1/locations")]
+
+
+def test_a_compressed_answer_is_cut_short_in_its_compressed_bytes(small_world):
+    plan = FaultPlan([FaultRule(FaultKind.CUT_SHORT, times=1, keep_fraction=0.5)])
+    with SimulatorServer(small_world, API_KEY, DIRECTORY_KEY, faults=plan, modes=ServerModes(compression="gzip")) as s:
+        url = urlsplit(s.base_url)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        connection.request("GET", EXPORT, headers={EXPORT_KEY_HEADER: API_KEY, "Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        declared = int(response.getheader("Content-Length"))
+        with pytest.raises(http.client.IncompleteRead) as caught:
+            response.read()
+        connection.close()
+    packed = gzip.compress(small_world.rendered("ct_care_homes", DAY).content, mtime=0)
+    partial = caught.value.partial
+    assert declared == len(packed) and packed.startswith(partial) and abs(len(partial) - len(packed) / 2) <= 1
+
+
+def test_faults_hit_the_api_and_a_redirect_serves_what_they_made(small_world):
+    plan = FaultPlan([FaultRule(FaultKind.CORRECTED, feed="ct_care_homes", report_date=DAY)])
+    with SimulatorServer(
+        small_world, API_KEY, DIRECTORY_KEY, faults=plan, modes=ServerModes(redirect_exports=True)
+    ) as s:
+        redirect = ask(s, EXPORT)
+        link = urlsplit(redirect.headers["Location"])
+        served = s.respond(Request("GET", link.path, headers={"Host": link.netloc}))
+    assert redirect.status == 302 and served.status == 200
+    assert plan.seen == [("GET", EXPORT)] and plan.replacements[served.headers["X-Content-SHA256"]].corrections == 1
