@@ -5,6 +5,15 @@ The whole day is rebuilt in one transaction: match (crosswalk, CQC id, ODS code,
 postcode), rank (system of record, then latest submission), publishable rows, superseded rows,
 quarantine, roll-ups, then the checks. A day whose checks fail is never left merged, and the
 publish DAG runs the same checks again before it publishes.
+
+The directory is read as it was known for the report date, so a rerun gives the same result after
+later directory loads: the first merge of a date pins it to the latest completed directory load
+(`directory_pin.directory_as_of`), and every later merge of the date reads, for each location and
+provider, the version in force at the pin (`valid_from <= directory_as_of` and `valid_to` empty or
+after it). The checks, the published datasets and the quality figures of the date read the same
+snapshot; a date never merged reads the latest load, which is today's directory. Re-pinning a date
+to the newest load is an operator's decision (`repin_directory`, `careshare run stage merge
+--repin-directory`).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +88,7 @@ class MergeResult:
     accounts: list[FeedAccount] = field(default_factory=list)
     matches: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    directory_as_of: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +97,7 @@ class MergeResult:
             "accounts": [a.__dict__ for a in self.accounts],
             "matches": self.matches,
             "seconds": round(self.seconds, 3),
+            "directory_as_of": self.directory_as_of.isoformat() if self.directory_as_of else None,
         }
 
 
@@ -104,29 +115,57 @@ def day_parameters(report_date: date) -> dict[str, Any]:
     }
 
 
-def merge_day(platform: Platform, report_date: date, crosswalk_csv: Path | None = None) -> MergeResult:
+def merge_day(
+    platform: Platform, report_date: date, crosswalk_csv: Path | None = None, *, repin_directory: bool = False
+) -> MergeResult:
+    """`repin_directory`: read the newest directory load from now on instead of the date's pin."""
     started = time.perf_counter()
     crosswalk_file = crosswalk_csv or crosswalk_path()
     crosswalk = read_crosswalk(crosswalk_file)
-    params = day_parameters(report_date)
     warehouse = platform.warehouse
     with warehouse.transaction() as connection:
         warehouse.lock(connection, "merge", report_date)
+        directory = pin_directory(warehouse, connection, report_date, repin=repin_directory)
+        params = {**day_parameters(report_date), "directory_as_of": directory}
         warehouse.execute_script(connection, "merge/delete_day", params)
         warehouse.insert_frame(connection, "merge_crosswalk", crosswalk_frame(crosswalk, report_date))
-        _refuse_unknown_crosswalk_locations(connection, crosswalk_file, report_date)
+        _refuse_unknown_crosswalk_locations(connection, crosswalk_file, params)
         for step in (*DIRECTORY_STEPS, *IDENTIFIER_STEPS):
             warehouse.execute(connection, step, params)
-        _match_the_rest(warehouse, connection, report_date)
+        _match_the_rest(warehouse, connection, params)
         for step in RESOLVE_STEPS:
             warehouse.execute(connection, step, params)
         accounts = check_day(connection, report_date)
         matches = {method: int(n) for method, n in connection.execute(sql("merge/match_counts"), params)}
         warehouse.execute_script(connection, "merge/clear_work_tables", params)
     seconds = time.perf_counter() - started
-    result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches, seconds)
+    result = MergeResult(report_date, sum(a.published for a in accounts), accounts, matches, seconds, directory)
     log.info("merged %s in %.2fs: %s", report_date, result.seconds, result.as_dict())
     return result
+
+
+def pin_directory(
+    warehouse: Warehouse, connection: Connection, report_date: date, *, repin: bool = False
+) -> datetime | None:
+    """The directory load the date's merge reads, under the merge's day lock: the date's pin, made
+    now from the latest completed load if the date has none (or `repin`). None before any load."""
+    if repin:
+        warehouse.execute(connection, "merge/unpin_directory", {"report_date": report_date})
+    pinned_at = datetime.now(UTC).replace(tzinfo=None)
+    warehouse.execute(connection, "merge/pin_directory", {"report_date": report_date, "pinned_at": pinned_at})
+    return directory_as_of(connection, report_date)
+
+
+def directory_as_of(connection: Connection, report_date: date) -> datetime | None:
+    """The directory load a report date reads: its pin, or for a date never merged the latest load."""
+    value = connection.execute(sql("merge/directory_as_of"), {"report_date": report_date}).scalar()
+    return None if value is None else pd.Timestamp(value).to_pydatetime()
+
+
+def directory_day(warehouse: Warehouse, report_date: date) -> dict[str, Any]:
+    """The parameters of a query that reads the directory for a report date (report_date, directory_as_of)."""
+    with warehouse.engine.connect() as connection:
+        return {"report_date": report_date, "directory_as_of": directory_as_of(connection, report_date)}
 
 
 def validate_day(platform: Platform, report_date: date) -> list[FeedAccount]:
@@ -135,8 +174,8 @@ def validate_day(platform: Platform, report_date: date) -> list[FeedAccount]:
         return check_day(connection, report_date)
 
 
-def _refuse_unknown_crosswalk_locations(connection: Connection, path: Path, report_date: date) -> None:
-    unknown = connection.execute(sql("checks/crosswalk_unknown_locations"), {"report_date": report_date}).fetchall()
+def _refuse_unknown_crosswalk_locations(connection: Connection, path: Path, params: dict[str, Any]) -> None:
+    unknown = connection.execute(sql("checks/crosswalk_unknown_locations"), params).fetchall()
     if unknown:
         lines = "; ".join(
             f"line {line}: {feed} record {record_id} -> {location_id} is not in the CQC directory"
@@ -145,9 +184,10 @@ def _refuse_unknown_crosswalk_locations(connection: Connection, path: Path, repo
         raise CrosswalkError(f"{path}: {lines} [rule crosswalk.unknown_location]")
 
 
-def _match_the_rest(warehouse: Warehouse, connection: Connection, report_date: date) -> None:
+def _match_the_rest(warehouse: Warehouse, connection: Connection, params: dict[str, Any]) -> None:
     """Name within the postcode for what no identifier matched; the rest quarantined as unmatched."""
-    result = connection.execute(sql("merge/unmatched_rows"), {"report_date": report_date})
+    report_date = params["report_date"]
+    result = connection.execute(sql("merge/unmatched_rows"), params)
     rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     resolutions = resolve_by_name(rows, report_date)
     matches = pd.DataFrame(
@@ -167,7 +207,7 @@ def _match_the_rest(warehouse: Warehouse, connection: Connection, report_date: d
 
 def check_day(connection: Connection, report_date: date) -> list[FeedAccount]:
     """Raise MergeCheckFailed naming every broken invariant of the merged day; else the accounts."""
-    params = {"report_date": report_date}
+    params = {"report_date": report_date, "directory_as_of": directory_as_of(connection, report_date)}
 
     def rows(name: str) -> list[Any]:
         return list(connection.execute(sql(name), params).fetchall())

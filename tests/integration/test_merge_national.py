@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from careshare.datasets import DATASETS
-from careshare.merge import merge_day
+from careshare.merge import directory_day, merge_day
 from careshare.publish.formats import parquet_bytes, split_by_council, to_arrow
 from careshare.publish.layout import Scope
 from careshare.simulator import World
@@ -70,7 +70,7 @@ def confusion(world: World, matches: dict[tuple[str, int], tuple[str | None, str
 def datasets_bytes(platform) -> dict[str, bytes]:
     objects = {}
     for dataset in DATASETS.values():
-        frame = platform.warehouse.query_frame(f"publish/{dataset.name}", {"report_date": DAY})
+        frame = platform.warehouse.query_frame(f"publish/{dataset.name}", directory_day(platform.warehouse, DAY))
         objects |= current_view(dataset, frame)
     return objects
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from careshare.merge import MergeCheckFailed, merge_day, validate_day
+from careshare.merge import MergeCheckFailed, directory_day, merge_day, validate_day
 from careshare.platform import Platform
 from careshare.publish import publish_day
 from careshare.simulator import MessRates, World
@@ -287,7 +287,9 @@ def test_la_daily_summary_has_every_council_and_adds_up_to_location_daily(scenar
 
 
 def test_provider_daily_has_each_provider_once_with_both_of_its_parts(scenario):
-    providers = scenario.platform.warehouse.query_frame("publish/provider_daily", {"report_date": DAY})
+    providers = scenario.platform.warehouse.query_frame(
+        "publish/provider_daily", directory_day(scenario.platform.warehouse, DAY)
+    )
     assert providers["provider_id"].is_unique
     both = providers[(providers["care_homes_reporting"] > 0) & (providers["community_services_reporting"] > 0)]
     assert not both.empty, "a provider with care homes and community services must report both that day"

@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 
 from careshare.feeds import CQC_EXTENDED_SERVICES_FROM, CQC_FORM_OPENS
+from careshare.merge import directory_day
 from careshare.platform import Platform
 
 SERVICE_GROUPS = ("care_home", "community")
@@ -15,11 +16,12 @@ COUNCIL_COLUMNS = ["la_code", "la_name", "region_code", "region_name"]
 
 
 def expected_locations(platform: Platform, report_date: date) -> pd.DataFrame:
-    """location_id, council columns and service_group of every location expected on the date."""
+    """location_id, council columns and service_group of every location expected on the date, in
+    the directory the date's merge read."""
     return platform.warehouse.query_frame(
         "quality/expected_locations",
         {
-            "report_date": report_date,
+            **directory_day(platform.warehouse, report_date),
             "community_collected": report_date >= CQC_FORM_OPENS,
             "all_community_services": report_date >= CQC_EXTENDED_SERVICES_FROM,
         },

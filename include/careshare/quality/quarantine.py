@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from careshare.conform.normalise import normalise_location_id, normalise_ods_code
 from careshare.feeds import Kind, feed_spec
+from careshare.merge import directory_day
 from careshare.platform import Platform
 from careshare.reference import LA_CODE_PATTERN
 
@@ -68,7 +69,9 @@ def partition_key(la_code: str, report_date: date) -> str:
 
 def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport:
     rows = platform.warehouse.query_frame("quality/quarantine_rows", {"report_date": report_date})
-    councils = platform.warehouse.query_frame("quality/location_councils", {"report_date": report_date})
+    councils = platform.warehouse.query_frame(
+        "quality/location_councils", directory_day(platform.warehouse, report_date)
+    )
     rows["location_id"] = located(rows, councils)
     council_of = dict(zip(councils["location_id"], councils["la_code"], strict=True))
     rows["la_code"] = rows["location_id"].map(council_of).fillna(UNKNOWN_COUNCIL)

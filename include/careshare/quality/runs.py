@@ -21,6 +21,7 @@ from careshare.conform.conform import SERVICE_GROUP
 from careshare.conform.parse import SOURCE_ROW
 from careshare.datasets import DATASETS, Dataset
 from careshare.feeds import FeedSpec
+from careshare.merge import directory_day
 from careshare.platform import Platform
 from careshare.quality.completion import expected_locations
 from careshare.quality.report import ValidationReport, rule_outcomes
@@ -90,7 +91,7 @@ def dataset_frame(platform: Platform, dataset: Dataset, report_date: date) -> pd
     """The rows publish writes (`include/sql/publish/<dataset>.sql`), typed as published."""
     from careshare.publish.formats import to_arrow
 
-    rows = platform.warehouse.query_frame(f"publish/{dataset.name}", {"report_date": report_date})
+    rows = platform.warehouse.query_frame(f"publish/{dataset.name}", directory_day(platform.warehouse, report_date))
     frame = to_arrow(rows, dataset).to_pandas()
     for field in dataset.fields:
         if field.type == "date":

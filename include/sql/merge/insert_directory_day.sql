@@ -1,6 +1,7 @@
--- The directory describes each location as it is now; this is what it means for the report date:
--- the council code valid that day, whether the location was registered, and whether it was asked
--- to report (registered, not a Shared Lives scheme, and its collection open that day).
+-- The directory describes each location as the date's pinned load knew it (see merge.py); this is
+-- what it means for the report date: the council code valid that day, whether the location was
+-- registered, and whether it was asked to report (registered, not a Shared Lives scheme, and its
+-- collection open that day).
 INSERT INTO merge_directory_day (
     report_date, location_id, provider_id, la_code, service_group, expected_to_report,
     registered, deregistered, expected
@@ -24,7 +25,7 @@ FROM (
                  AND (deregistration_date IS NULL OR deregistration_date >= :report_date)
                 THEN 1 ELSE 0 END AS registered_on_day
     FROM dim_location
-    WHERE valid_to IS NULL
+    WHERE valid_from <= :directory_as_of AND (valid_to IS NULL OR valid_to > :directory_as_of)
 ) AS d
 LEFT JOIN ref_la_name_period AS p
   ON p.la_name_key = d.la_name_key AND :report_date BETWEEN p.valid_from AND p.valid_to

@@ -38,7 +38,8 @@ JOIN stg_match AS m
 JOIN merge_directory_day AS dd
   ON dd.report_date = c.report_date AND dd.location_id = c.location_id
 JOIN dim_location AS d
-  ON d.location_id = c.location_id AND d.valid_to IS NULL
+  ON d.location_id = c.location_id
+  AND d.valid_from <= :directory_as_of AND (d.valid_to IS NULL OR d.valid_to > :directory_as_of)
 JOIN ref_local_authority AS la
   ON la.la_code = dd.la_code
 WHERE c.report_date = :report_date AND c.rank_in_location = 1

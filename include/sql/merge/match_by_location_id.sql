@@ -5,7 +5,8 @@ FROM stg_submission AS s
 JOIN feed_day AS f
   ON f.feed = s.feed AND f.report_date = s.report_date AND f.sha256 = s.source_sha256 AND f.status = 'loaded'
 JOIN dim_location AS d
-  ON d.location_id = s.cqc_location_id AND d.valid_to IS NULL
+  ON d.location_id = s.cqc_location_id
+  AND d.valid_from <= :directory_as_of AND (d.valid_to IS NULL OR d.valid_to > :directory_as_of)
 WHERE s.report_date = :report_date
   AND NOT EXISTS (
       SELECT 1 FROM stg_match AS m

@@ -16,5 +16,6 @@ JOIN stg_match AS m
 JOIN stg_submission AS s
   ON s.feed = m.feed AND s.report_date = m.report_date AND s.source_row = m.source_row
 JOIN dim_location AS d
-  ON d.location_id = m.location_id AND d.valid_to IS NULL
+  ON d.location_id = m.location_id
+  AND d.valid_from <= :directory_as_of AND (d.valid_to IS NULL OR d.valid_to > :directory_as_of)
 WHERE dd.report_date = :report_date AND dd.la_code IS NULL

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.datasets import DATASETS, LA_DAILY_SUMMARY, LOCATION_DAILY, PROVIDER_DAILY
-from careshare.merge import day_parameters
+from careshare.merge import day_parameters, directory_day
 from careshare.publish.formats import parquet_bytes, split_by_council, to_arrow
 from careshare.publish.layout import Scope
 from careshare.warehouse import Warehouse
@@ -35,7 +35,7 @@ def current_view(dataset, frame) -> dict[str, bytes]:
 
 def test_each_dataset_is_published_by_its_own_query_with_every_column(warehouse):
     for dataset in DATASETS.values():
-        frame = warehouse.query_frame(f"publish/{dataset.name}", {"report_date": DAY})
+        frame = warehouse.query_frame(f"publish/{dataset.name}", directory_day(warehouse, DAY))
         assert set(dataset.column_names) <= set(frame.columns), dataset.name
 
 

@@ -1,0 +1,1 @@
+DELETE FROM directory_pin WHERE report_date = :report_date
