@@ -4,8 +4,9 @@
 **Purpose.** For one report date, take the feed's daily file (landing area or export API), keep
 the bytes unchanged in the raw archive with a registry row, then parse, conform, validate (GX
 suite `expectations/<feed>.json`) and stage it, replacing the feed's day in one transaction.
-Every run also looks again at the feed's files for the previous seven report dates, so a
-corrected file is found within a day and that day rebuilt.
+Every run also looks again at the feed's files for the previous seven report dates (42 on the
+runs for Sundays; `CARESHARE_RECHECK_DAYS`, `CARESHARE_DEEP_RECHECK_DAYS`), so a corrected file
+is found within a day and that day rebuilt.
 
 **Inputs.** Connection `careshare_feeds` (host = export API base URL, password = API key) and/or
 the landing area `CARESHARE_LANDING_URI` (`{feed}/{YYYY-MM-DD}.csv`); connection `careshare_s3`
@@ -17,9 +18,13 @@ which schedules `careshare_publish`; one more event per corrected past day (thro
 alias `careshare_<feed>_corrections`), so `careshare_publish` rebuilds that day too.
 
 **Behaviour.** A file not yet published is waited for (`fetch` is a sensor in reschedule mode,
-poking every 10 minutes for up to 18 hours). A day the feed is not collected (CQC weekends,
-outside its dates) is recorded as an expected absence. Rate limits, 5xx, timeouts and bodies cut
-short are retried inside `fetch` (honouring `Retry-After`); a refused key fails at once. A file
+poking every 10 minutes); after 18 hours the day is recorded as expired, so the date publishes
+without the feed, and the run fails to alert. A day the feed is not collected (CQC weekends,
+outside its dates) is recorded as an expected absence. `recheck_corrections` also looks at every
+date of the feed's collection settled without a file (absent, expired, failed): a file that
+appears late is loaded then and announced like a correction. Rate limits, 5xx, timeouts and bodies cut
+short are retried inside `fetch` (honouring `Retry-After`); a refused key, and a request the
+server refuses for good (400, 405, 501), fail at once. A file
 that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed
 (a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
 the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
@@ -60,31 +65,35 @@ def feed_dag(feed: str):
         tags=["careshare", "feed", feed],
     )
     def ingest_feed():
-        @task.sensor(poke_interval=timedelta(minutes=10), timeout=timedelta(hours=18), mode="reschedule")
+        # The fetch records the day expired after FETCH_PATIENCE (18 h); the sensor's own timeout is
+        # only a backstop for a fetch that could not record it.
+        @task.sensor(poke_interval=timedelta(minutes=10), timeout=timedelta(hours=19), mode="reschedule")
         def fetch(**context) -> PokeReturnValue:
             from airflow.sdk.exceptions import AirflowFailException
+            from airflow.sdk.timezone import utcnow
 
             from careshare.pipeline import WAITING, fetch_feed_day
-            from careshare.sources.http import SourceAuthError
+            from careshare.sources.http import SourcePermanent
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
             endpoint, landing = feed_sources()
+            since = context["ti"].get_first_reschedule_date(context) or utcnow()
             try:
-                outcome = fetch_feed_day(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
-            except SourceAuthError as refused:
+                outcome = fetch_feed_day(
+                    platform(), feed, report_date(context), endpoint=endpoint, landing=landing, waiting_since=since
+                )
+            except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
             return PokeReturnValue(is_done=outcome.status != WAITING, xcom_value=outcome.__dict__)
 
         @task(outlets=[STAGED_FEED[feed]])
         def load(fetched: dict, **context) -> dict:
-            from careshare.ingest import ABSENT
             from careshare.pipeline import settle_feed_day
             from careshare_airflow.runtime import platform, report_date
 
             day = report_date(context)
-            absence = fetched["message"] if fetched["status"] == ABSENT else None
-            result = settle_feed_day(platform(), feed, day, absence)
+            result = settle_feed_day(platform(), feed, day, fetched["status"], fetched["message"])
             context["outlet_events"][STAGED_FEED[feed]].extra = {
                 "report_date": day.isoformat(),
                 "status": result.status,
@@ -95,18 +104,18 @@ def feed_dag(feed: str):
         def recheck_corrections(**context) -> list[dict]:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from careshare.pipeline import CORRECTED, recheck_recent_days
-            from careshare.sources.http import SourceAuthError
+            from careshare.pipeline import CORRECTED, LATE, recheck_past_days
+            from careshare.sources.http import SourcePermanent
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
             endpoint, landing = feed_sources()
             try:
-                checks = recheck_recent_days(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
-            except SourceAuthError as refused:
+                checks = recheck_past_days(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
+            except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
             for check in checks:
-                if check.status == CORRECTED:
+                if check.status in (CORRECTED, LATE):
                     context["outlet_events"][CORRECTIONS[feed]].add(
                         STAGED_FEED[feed], extra={"report_date": check.report_date, "status": "loaded"}
                     )

@@ -28,6 +28,9 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_LANDING_URI": "optional landing folder or bucket of feed files, {feed}/{YYYY-MM-DD}.csv",
     "CARESHARE_FRESHNESS_DEADLINE": "HH:MM UK time on the day after a report date: its files are due (12:00)",
     "CARESHARE_FRESHNESS_LOOKBACK_DAYS": "how many past report dates the freshness check looks at (3)",
+    "CARESHARE_RECHECK_DAYS": "past report dates each feed run looks at again for corrections (7)",
+    "CARESHARE_DEEP_RECHECK_DAYS": "the same on the runs for Sundays, for older corrections (42)",
+    "CARESHARE_LATE_FILE_DAYS": "days back a late file is still taken for a date settled without one (unset: all)",
     "CARESHARE_PUBLISH_SWEEP": "cron (UK time) of the publish DAG's sweep for owed report dates (*/15 * * * *)",
     # The command line only (`careshare run`, `careshare registry`): the DAGs take these from connections.
     "CARESHARE_S3_ENDPOINT_URL": "S3 endpoint of a local or MinIO store (unset: AWS); credentials from AWS_*",
@@ -35,7 +38,29 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_FEEDS_KEY": "export API key (the DAGs: connection careshare_feeds password)",
     "CARESHARE_DIRECTORY_URL": "CQC directory API base URL (the DAGs: connection careshare_cqc_directory host)",
     "CARESHARE_DIRECTORY_KEY": "CQC directory subscription key (the DAGs: connection careshare_cqc_directory password)",
+    "CARESHARE_ALLOW_INSECURE_HTTP": "1: keys may go over http to a non-loopback host (DAGs: connection extra)",
 }
+
+
+@dataclass(frozen=True)
+class RecheckPolicy:
+    """Which past report dates a feed run looks at again. Dates with a file received within
+    `days` (within `deep_days` on the runs for Sundays) may have been corrected since; dates
+    settled without usable data (absent, expired, failed) within `late_days` (None: the feed's
+    whole collection) may have got their file late. Conditional requests keep both cheap."""
+
+    days: int = 7
+    deep_days: int = 42
+    late_days: int | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RecheckPolicy:
+        late = env.get("CARESHARE_LATE_FILE_DAYS", "")
+        return cls(
+            days=int(env.get("CARESHARE_RECHECK_DAYS", cls.days)),
+            deep_days=int(env.get("CARESHARE_DEEP_RECHECK_DAYS", cls.deep_days)),
+            late_days=int(late) if late else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,7 @@ class Settings:
     reference_csv: Path
     expectations_dir: Path
     quality_base_url: str = ""
+    recheck: RecheckPolicy = RecheckPolicy()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,4 +93,5 @@ class Settings:
             ),
             expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations"))),
             quality_base_url=env.get("CARESHARE_QUALITY_BASE_URL", ""),
+            recheck=RecheckPolicy.from_env(env),
         )

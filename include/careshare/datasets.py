@@ -8,12 +8,23 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from careshare.feeds import CQC_FORM_LAST_DAY, ICF_FROM, TRANSITION
+from careshare.feeds import CQC_FORM_LAST_DAY, CQC_WEEKDAYS_ONLY_FROM, FEEDS, ICF_FROM, TRANSITION
 
 PARTITION_COLUMNS = ("la_code", "report_date")
 NATIONAL_PARTITION_COLUMNS = ("report_date",)
 STALE_AFTER_DAYS = 7
 NAME_MATCH_THRESHOLD = 0.9
+
+FEED_LOADED, FEED_FAILED, FEED_MISSING, FEED_NOT_COLLECTED = "loaded", "failed", "missing", "not_collected"
+FEED_STATUSES = {
+    FEED_LOADED: "the feed's file for the date was loaded",
+    FEED_FAILED: "a file arrived but could not be used or failed a critical quality rule (the rule says which)",
+    FEED_MISSING: "no file: none appeared while the fetch waited for it, or none was delivered",
+    FEED_NOT_COLLECTED: (
+        f"the contract does not collect the feed on the date (the CQC form at weekends from {CQC_WEEKDAYS_ONLY_FROM} "
+        f"and after {CQC_FORM_LAST_DAY}, ct_home_care before {TRANSITION}): an expected absence, not missing"
+    ),
+}
 
 _TYPES = {
     "string": pa.string(),
@@ -354,6 +365,34 @@ def _rollup_fields(whose: str) -> tuple[Field, ...]:
     )
 
 
+def _feed_fields() -> tuple[Field, ...]:
+    """The report date's feed states, the same on every council's row of the date."""
+    statuses = "; ".join(f"`{status}`: {meaning}" for status, meaning in FEED_STATUSES.items())
+    return (
+        *(
+            Field(f"{feed}_status", "string", f"The {feed} feed on the report date. {statuses}.", "pipeline")
+            for feed in FEEDS
+        ),
+        Field(
+            "feeds_missing_or_failed",
+            "int32",
+            "Feeds whose status is missing or failed on the report date: 0 when every feed collected that day loaded "
+            "(the date is complete).",
+            "pipeline",
+            unit="feeds",
+            nullable=False,
+        ),
+        Field(
+            "feed_problems",
+            "string",
+            "Those feeds, each as `<feed> <status>` and the rule that failed, e.g. `ct_home_care failed: "
+            "file.truncated`, separated by `; `; empty when the date is complete. A completion rate beside a "
+            "problem is low because a feed is, not because the council's providers did not answer.",
+            "pipeline",
+        ),
+    )
+
+
 _REPORT_DATE = LOCATION_DAILY.fields[0]
 
 PROVIDER_DAILY = Dataset(
@@ -386,14 +425,15 @@ LA_DAILY_SUMMARY = Dataset(
     name="la_daily_summary",
     description=(
         "One row per council valid on the report date (councils with no locations included): locations registered "
-        "and expected to report, locations that reported and the completion rate, totals of the main measures, and "
-        f"counts of stale and flagged locations. {_SHARED_LIVES}."
+        "and expected to report, locations that reported and the completion rate, totals of the main measures, "
+        f"counts of stale and flagged locations, and the state of each feed on the date. {_SHARED_LIVES}."
     ),
     key=("report_date", "la_code"),
     fields=(
         _REPORT_DATE,
         *LOCATION_DAILY.fields[2:6],
         *_rollup_fields("council"),
+        *_feed_fields(),
     ),
 )
 

@@ -2,12 +2,14 @@
 
 Staging replaces the feed's day in one transaction, so a rerun never duplicates; rows that
 fail are quarantined with their reasons, and a file that cannot be used fails only its own
-feed's day. A usable delivery supersedes every earlier one of its day; an unusable correction
-is rejected without withdrawing the delivery the day was built from.
+feed's day. The newest receipt of a day builds it; the delivery it loads supersedes every other
+of its day, and an unusable correction is rejected without withdrawing the delivery the day was
+built from. Whatever fails while loading, the day settles (failed, with the file and the rule).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pandas as pd
+from sqlalchemy.engine import Connection
 
 from careshare.conform.conform import STAGING_COLUMNS, conform
 from careshare.conform.parse import SOURCE_ROW, FileRejected, ParsedFile, RowIssue, parse_feed_file
@@ -22,13 +25,16 @@ from careshare.feeds import FeedSpec, feed_spec
 from careshare.platform import Platform
 from careshare.quality.runs import validate_feed_day
 from careshare.quality.validate import ValidationReport
-from careshare.sources.delivery import Delivery
+from careshare.sources.delivery import HTTP_ROUTE, Delivery
+from careshare.warehouse import clip
 
 log = logging.getLogger(__name__)
 
-ABSENT = "absent"
+ABSENT = "absent"  # the feed is not collected on the date
 LOADED = "loaded"
-FAILED = "failed"
+FAILED = "failed"  # no usable file: rule and message say why
+EXPIRED = "expired"  # due, but no file came within the fetch's patience
+LOAD_ATTEMPTS = 5
 
 
 class FeedDayFailed(RuntimeError):
@@ -39,6 +45,10 @@ class FeedDayFailed(RuntimeError):
         self.feed = feed
         self.report_date = report_date
         self.rule = rule
+
+
+class _NewerReceipt(Exception):
+    """A newer receipt of the day arrived while an older one was being loaded: load that one."""
 
 
 @dataclass(frozen=True)
@@ -67,28 +77,51 @@ class FeedDayResult:
         return {**self.__dict__, "report_date": self.report_date.isoformat()}
 
 
+@dataclass(frozen=True)
+class _Receipt:
+    sha256: str
+    source: str
+    route: str
+    declared_sha256: str | None
+
+
 def archive_key(feed: str, report_date: date, sha256: str) -> str:
     return f"{feed}/report_date={report_date.isoformat()}/{sha256}.csv"
 
 
 def archive_delivery(platform: Platform, delivery: Delivery) -> ArchivedDelivery:
-    """Keep the bytes unchanged (content-addressed, never overwritten) and register the delivery."""
+    """Keep the bytes unchanged (content-addressed, written only if absent) and register the
+    receipt: a new file is a new delivery; the same bytes again are one more receipt of it."""
     sha256 = delivery.sha256
     key = archive_key(delivery.feed, delivery.report_date, sha256)
-    platform.raw_archive.put(key, delivery.data, if_absent=True)
+    if not platform.raw_archive.put(key, delivery.data, if_absent=True):
+        _check_archived(platform, key, sha256)
+    received_at = _now()
+    source = clip(delivery.source, 500)
     with platform.warehouse.transaction() as connection:
         inserted = platform.warehouse.execute(
             connection,
             "registry/record_delivery",
             {
-                "feed": delivery.feed,
-                "report_date": delivery.report_date,
-                "sha256": sha256,
+                **_delivery(delivery.feed, delivery.report_date, sha256),
                 "bytes": len(delivery.data),
                 "route": delivery.route,
-                "source": delivery.source,
-                "archive_uri": platform.raw_archive.uri(key),
-                "received_at": _now(),
+                "source": source,
+                "archive_uri": clip(platform.raw_archive.uri(key), 500),
+                "received_at": received_at,
+            },
+        )
+        platform.warehouse.execute(
+            connection,
+            "registry/record_receipt",
+            {
+                **_delivery(delivery.feed, delivery.report_date, sha256),
+                "received_at": received_at,
+                "route": delivery.route,
+                "source": source,
+                "etag": clip(delivery.etag, 200),
+                "last_modified": clip(delivery.last_modified, 100),
+                "declared_sha256": clip(delivery.declared_sha256, 100),
             },
         )
     log.info(
@@ -103,39 +136,97 @@ def archive_delivery(platform: Platform, delivery: Delivery) -> ArchivedDelivery
     return ArchivedDelivery(delivery.feed, delivery.report_date, sha256, platform.raw_archive.uri(key), inserted == 0)
 
 
-def record_expected_absence(platform: Platform, feed: str, report_date: date, reason: str) -> FeedDayResult:
-    result = FeedDayResult(feed, report_date, ABSENT, message=reason)
+class ArchiveAltered(RuntimeError):
+    """The raw archive holds other bytes at a delivery's content address: it was altered outside careshare."""
+
+
+def _check_archived(platform: Platform, key: str, sha256: str) -> None:
+    """The bytes already archived at `key` (a delivery received before) must still be that delivery."""
+    held = hashlib.sha256(platform.raw_archive.get(key)).hexdigest()
+    if held != sha256:
+        raise ArchiveAltered(
+            f"{platform.raw_archive.uri(key)} holds bytes with SHA-256 {held}, not the delivery's {sha256}: "
+            "the raw archive was altered; restore the object from its previous version"
+        )
+
+
+def record_settled_without_file(
+    platform: Platform, feed: str, report_date: date, status: str, reason: str, rule: str | None = None
+) -> FeedDayResult:
+    """An expected absence, a file that never came (expired) or one that could not be taken
+    (failed): the day holds no rows of the feed."""
+    result = FeedDayResult(feed, report_date, status, message=clip(reason, 2000))
     with platform.warehouse.transaction() as connection:
         platform.warehouse.lock(connection, "stage", feed, report_date)
         platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
-        _record_feed_day(platform, connection, result, rule=None)
+        platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
+        _record_feed_day(platform, connection, result, rule=rule)
     return result
 
 
+def record_expected_absence(platform: Platform, feed: str, report_date: date, reason: str) -> FeedDayResult:
+    return record_settled_without_file(platform, feed, report_date, ABSENT, reason)
+
+
 def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayResult:
-    spec = feed_spec(feed)
-    current = platform.warehouse.query_frame("registry/current_delivery", _day(feed, report_date))
-    if current.empty:
-        raise FeedDayFailed(feed, report_date, "delivery.missing", "no delivery has been received")
-    sha256 = str(current.at[0, "sha256"])
+    """Build the feed's day from its newest receipt. The decision is taken again under the day's
+    lock: if a newer receipt arrived meanwhile, that one is loaded instead, so whatever order
+    concurrent loads finish in, the day ends built from the newest receipt."""
+    for _ in range(LOAD_ATTEMPTS):
+        current = platform.warehouse.query_frame("registry/current_delivery", _day(feed, report_date))
+        if current.empty:
+            raise FeedDayFailed(feed, report_date, "delivery.missing", "no delivery has been received")
+        row = current.iloc[0]
+        receipt = _Receipt(str(row["sha256"]), str(row["source"]), str(row["route"]), _text(row["declared_sha256"]))
+        try:
+            return _load_receipt(platform, feed_spec(feed), report_date, receipt)
+        except _NewerReceipt:
+            log.info("%s %s: a newer delivery arrived while loading %s; loading it", feed, report_date, receipt.sha256)
+    problem = f"newer deliveries kept arriving ({LOAD_ATTEMPTS} tries)"
+    raise FeedDayFailed(feed, report_date, "delivery.contended", problem)
+
+
+def _load_receipt(platform: Platform, spec: FeedSpec, report_date: date, receipt: _Receipt) -> FeedDayResult:
+    feed, sha256 = spec.feed.value, receipt.sha256
     key = archive_key(feed, report_date, sha256)
-    file_name = f"{key} ({current.at[0, 'source']})"
-    timings: dict[str, float] = {}
+    file_name = f"{key} ({receipt.source})"
     started = time.perf_counter()
-    data = platform.raw_archive.get(key)
     try:
-        parsed = parse_feed_file(data, spec, report_date, file_name)
+        return _stage(platform, spec, report_date, receipt, file_name, started)
     except FileRejected as rejected:
         problem = f"{rejected.file_name}: {rejected.problem}"
         problem = _fail(platform, feed, report_date, sha256, None, rejected.rule, problem, quarantine=None)
         raise FeedDayFailed(feed, report_date, rejected.rule, problem) from None
+    except (_NewerReceipt, FeedDayFailed):
+        raise
+    except Exception as error:  # the day must settle whatever went wrong; the cause is logged for the operator
+        log.exception("%s %s: loading %s failed unexpectedly", feed, report_date, file_name)
+        problem = f"{file_name}: loading failed unexpectedly: {type(error).__name__}: {clip(str(error), 300)}"
+        problem = _fail(platform, feed, report_date, sha256, None, "load.unexpected", problem, quarantine=None)
+        raise FeedDayFailed(feed, report_date, "load.unexpected", problem) from None
+
+
+def _stage(
+    platform: Platform, spec: FeedSpec, report_date: date, receipt: _Receipt, file_name: str, started: float
+) -> FeedDayResult:
+    feed, sha256 = spec.feed.value, receipt.sha256
+    data = platform.raw_archive.get(archive_key(feed, report_date, sha256))
+    if receipt.declared_sha256 is not None and receipt.declared_sha256 != sha256:
+        raise FileRejected(
+            file_name,
+            "file.checksum",
+            f"its .sha256 file declares {receipt.declared_sha256} but the file's SHA-256 is {sha256}: "
+            "it was cut short or changed after the checksum was written",
+        )
+    timings: dict[str, float] = {}
+    parsed = parse_feed_file(data, spec, report_date, file_name, proven_whole=_proven_whole(receipt))
     timings["parse"] = _lap(started)
     conformed = conform(parsed, spec, report_date, sha256)
     timings["conform"] = _lap(started) - timings["parse"]
     report = validate_feed_day(platform, conformed.rows, spec, report_date, sha256)
     timings["validate"] = _lap(started) - timings["parse"] - timings["conform"]
     issues = [*parsed.issues, *conformed.issues, *_oversize_issues(conformed.rows, platform)]
-    quarantine = _quarantine_frame(parsed, report_date, spec, sha256, issues, report)
+    quarantine = _quarantine_frame(platform, parsed, report_date, spec, sha256, issues, report)
     if report.blocking:
         first = report.blocking[0]
         problem = (
@@ -159,8 +250,7 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
         message=_delivery_note(spec, report_date, parsed),
     )
     with platform.warehouse.transaction() as connection:
-        platform.warehouse.lock(connection, "stage", feed, report_date)
-        platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
+        _lock_current(platform, connection, feed, report_date, sha256)
         platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
         platform.warehouse.insert_frame(connection, "stg_submission", staged)
         platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
@@ -181,6 +271,26 @@ def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayRe
     return result
 
 
+def _proven_whole(receipt: _Receipt) -> bool:
+    """The HTTP client refuses bodies that do not match their length or checksum; a landing file
+    is proven whole only by a matching .sha256 file."""
+    return receipt.route == HTTP_ROUTE or receipt.declared_sha256 == receipt.sha256
+
+
+def _lock_current(platform: Platform, connection: Connection, feed: str, report_date: date, sha256: str) -> None:
+    """Take the day's lock and empty its staged rows (a write: SQLite then holds its writer lock
+    too), then make sure `sha256` is still the newest receipt; else undo and load the newer one."""
+    platform.warehouse.lock(connection, "stage", feed, report_date)
+    platform.warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
+    if not _is_newest(platform, connection, feed, report_date, sha256):
+        raise _NewerReceipt
+
+
+def _is_newest(platform: Platform, connection: Connection, feed: str, report_date: date, sha256: str) -> bool:
+    current = platform.warehouse.query_frame("registry/current_delivery", _day(feed, report_date), connection)
+    return not current.empty and str(current.at[0, "sha256"]) == sha256
+
+
 def _delivery_note(spec: FeedSpec, report_date: date, parsed: ParsedFile) -> str | None:
     notes = []
     if not spec.expected_on(report_date):
@@ -191,6 +301,7 @@ def _delivery_note(spec: FeedSpec, report_date: date, parsed: ParsedFile) -> str
 
 
 def _quarantine_frame(
+    platform: Platform,
     parsed: ParsedFile,
     report_date: date,
     spec: FeedSpec,
@@ -213,12 +324,12 @@ def _quarantine_frame(
         )
         for row in frame[SOURCE_ROW]
     ]
-    frame["value"] = frame["value"].astype("str").str.slice(0, 1000)
+    frame["value"] = frame["value"].astype("str")
     frame["report_date"] = pd.Timestamp(report_date)
     frame["feed"] = spec.feed.value
     frame["source_sha256"] = sha256
     frame["location_id"] = None
-    return frame
+    return platform.warehouse.fit_text("quarantine_row", frame)
 
 
 def _oversize_issues(rows: pd.DataFrame, platform: Platform) -> list[RowIssue]:
@@ -256,19 +367,27 @@ def _fail(
 ) -> str:
     """Reject the delivery; the day fails unless an earlier delivery of it loaded, which stays.
 
-    Returns the message for the operator.
+    Returns the message for the operator. Decided under the day's lock, like a load: a newer
+    receipt that arrived meanwhile is loaded instead of failing the day.
     """
-    kept = platform.warehouse.query_frame("registry/loaded_delivery", _day(feed, report_date))
-    kept_sha = None if kept.empty or kept.at[0, "sha256"] == sha256 else str(kept.at[0, "sha256"])
-    with platform.warehouse.transaction() as connection:
+    message = clip(message, 2000) or ""
+    warehouse = platform.warehouse
+    with warehouse.transaction() as connection:
+        warehouse.lock(connection, "stage", feed, report_date)
         _mark_delivery(platform, connection, feed, report_date, sha256, "rejected", rows_delivered, message)
-        if kept_sha is None:
+        kept = warehouse.query_frame("registry/loaded_delivery", _day(feed, report_date), connection)
+        kept_sha = None if kept.empty or kept.at[0, "sha256"] == sha256 else str(kept.at[0, "sha256"])
+        newer = kept_sha is None and not _is_newest(platform, connection, feed, report_date, sha256)
+        if kept_sha is None and not newer:
             result = FeedDayResult(feed, report_date, FAILED, sha256, rows_delivered or 0, message=message)
-            platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
+            warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
+            warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
             if quarantine is not None:
                 result.rows_quarantined = quarantine[SOURCE_ROW].nunique()
-                platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
+                warehouse.insert_frame(connection, "quarantine_row", quarantine)
             _record_feed_day(platform, connection, result, rule=rule)
+    if newer:
+        raise _NewerReceipt
     if kept_sha is None:
         return message
     return f"{message}; this correction is rejected and the day stays built from delivery {kept_sha}"
@@ -278,7 +397,12 @@ def _mark_delivery(platform, connection, feed, report_date, sha256, status, rows
     platform.warehouse.execute(
         connection,
         "registry/mark_delivery",
-        {**_delivery(feed, report_date, sha256), "status": status, "rows_delivered": rows, "message": message},
+        {
+            **_delivery(feed, report_date, sha256),
+            "status": status,
+            "rows_delivered": rows,
+            "message": clip(message, 2000),
+        },
     )
 
 
@@ -293,8 +417,8 @@ def _record_feed_day(platform: Platform, connection, result: FeedDayResult, rule
             "rows_delivered": result.rows_delivered,
             "rows_quarantined": result.rows_quarantined,
             "rows_staged": result.rows_staged,
-            "rule": rule,
-            "message": result.message,
+            "rule": clip(rule, 100),
+            "message": clip(result.message, 2000),
             "updated_at": _now(),
         },
     )
@@ -310,6 +434,10 @@ def _day(feed: str, report_date: date) -> dict:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
 
 
 def _lap(started: float) -> float:

@@ -9,9 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
+from careshare.config import RecheckPolicy
 from careshare.feeds import FEEDS, feed_spec
 from careshare.ingest import (
     ABSENT,
+    EXPIRED,
     FAILED,
     LOADED,
     FeedDayFailed,
@@ -19,29 +21,33 @@ from careshare.ingest import (
     archive_delivery,
     load_feed_day,
     record_expected_absence,
+    record_settled_without_file,
 )
 from careshare.platform import Platform
-from careshare.sources.delivery import Delivery, FeedEndpoint, read_landing
-from careshare.sources.http import SourceUnavailable
+from careshare.sources.delivery import Delivery, FeedEndpoint, Known, read_landing
+from careshare.sources.http import FileTooLarge, SourceAuthError, SourcePermanent, SourceUnavailable
 from careshare.storage import ObjectStore
+from careshare.warehouse import clip
 
 log = logging.getLogger(__name__)
 
 ARCHIVED = "archived"
 WAITING = "waiting"
-SETTLED = {LOADED, ABSENT, FAILED}
-RECHECK_DAYS = 7
+SETTLED = {LOADED, ABSENT, FAILED, EXPIRED}
+FETCH_PATIENCE = timedelta(hours=18)
 UNCHANGED = "unchanged"
 CORRECTED = "corrected"
+LATE = "late"
 REJECTED = "rejected"
 UNAVAILABLE = "unavailable"
+NEEDS_ATTENTION = {REJECTED, UNAVAILABLE}
 
 
 @dataclass(frozen=True)
 class FetchOutcome:
     feed: str
     report_date: str
-    status: str  # archived, absent (expected, recorded) or waiting (due but not published yet)
+    status: str  # archived, absent (expected), waiting (due, not published yet), expired or failed
     sha256: str | None = None
     message: str | None = None
 
@@ -62,94 +68,192 @@ def fetch_feed_day(
     *,
     endpoint: FeedEndpoint | None = None,
     landing: ObjectStore | None = None,
+    waiting_since: datetime | None = None,
+    patience: timedelta = FETCH_PATIENCE,
 ) -> FetchOutcome:
     """Take the day's file from the landing area or the export API, archive and register it.
 
-    No file on a day the feed is not collected is an expected absence, recorded as such;
-    no file on a day it is due means it is not published yet (the caller waits).
+    With no file: a day already received is rebuilt from its archived delivery (a rerun after the
+    source withdrew it); a day the feed is not collected is an expected absence; a day it is due
+    is waited for (`waiting`) until `patience` has passed since `waiting_since`, then recorded as
+    expired, so the date settles and publishes without the feed (a file that comes later is
+    loaded by `recheck_past_days`). A file over the size limit fails the feed's day.
     """
-    delivery: Delivery | None = read_landing(landing, feed, report_date) if landing else None
-    if delivery is None and endpoint is not None:
-        delivery = endpoint.fetch(feed, report_date)
+    day = report_date.isoformat()
+    try:
+        delivery = _take_delivery(feed, report_date, endpoint, landing)
+    except FileTooLarge as refused:
+        record_settled_without_file(platform, feed, report_date, FAILED, str(refused), rule="file.too_large")
+        return FetchOutcome(feed, day, FAILED, message=str(refused))
     if delivery is not None:
         archived = archive_delivery(platform, delivery)
-        return FetchOutcome(feed, report_date.isoformat(), ARCHIVED, archived.sha256)
+        return FetchOutcome(feed, day, ARCHIVED, archived.sha256)
+    current = platform.warehouse.query_frame("registry/current_delivery", {"feed": feed, "report_date": report_date})
+    if not current.empty:
+        sha256 = str(current.at[0, "sha256"])
+        return FetchOutcome(feed, day, ARCHIVED, sha256, f"no file served now; rebuilt from archived delivery {sha256}")
     if not feed_spec(feed).expected_on(report_date):
         reason = absence_reason(feed, report_date)
         record_expected_absence(platform, feed, report_date, reason)
-        return FetchOutcome(feed, report_date.isoformat(), ABSENT, message=reason)
-    return FetchOutcome(feed, report_date.isoformat(), WAITING, message="file not published yet")
+        return FetchOutcome(feed, day, ABSENT, message=reason)
+    if waiting_since is not None and datetime.now(UTC) - waiting_since >= patience:
+        reason = (
+            f"no {feed} file for {day} after waiting {patience} (since {waiting_since:%Y-%m-%d %H:%M} UTC): "
+            "the date is published without it; a file that comes later is loaded then"
+        )
+        record_settled_without_file(platform, feed, report_date, EXPIRED, reason, rule="delivery.expired")
+        return FetchOutcome(feed, day, EXPIRED, message=reason)
+    return FetchOutcome(feed, day, WAITING, message="file not published yet")
+
+
+def _take_delivery(
+    feed: str, report_date: date, endpoint: FeedEndpoint | None, landing: ObjectStore | None
+) -> Delivery | None:
+    delivery = read_landing(landing, feed, report_date) if landing else None
+    if delivery is None and endpoint is not None:
+        delivery = endpoint.fetch(feed, report_date)
+    return delivery
 
 
 @dataclass(frozen=True)
 class CorrectionCheck:
     feed: str
     report_date: str
-    status: str  # unchanged, corrected (loaded in place of `replaced`), rejected, or unavailable
+    status: str  # unchanged, corrected or late (loaded), rejected, or unavailable
     sha256: str | None = None
     replaced: str | None = None
     message: str | None = None
 
 
-def recheck_recent_days(
+def days_to_recheck(platform: Platform, feed: str, run_date: date, policy: RecheckPolicy) -> list[date]:
+    """The past report dates a feed run looks at again (see RecheckPolicy)."""
+    spec = feed_spec(feed)
+    last = run_date - timedelta(days=1)
+    late_first = run_date - timedelta(days=policy.late_days) if policy.late_days is not None else date.min
+    params = {
+        "feed": feed,
+        "recent_first": run_date - timedelta(days=policy.deep_days if run_date.weekday() == 6 else policy.days),
+        "late_first": max(late_first, spec.opens or date.min),
+        "late_last": min(last, spec.last_day or last),
+        "last": last,
+    }
+    found = platform.warehouse.query_frame("registry/days_to_recheck", params)
+    return list(pd.to_datetime(found["report_date"]).dt.date)
+
+
+def recheck_past_days(
     platform: Platform,
     feed: str,
-    report_date: date,
+    run_date: date,
     *,
     endpoint: FeedEndpoint | None = None,
     landing: ObjectStore | None = None,
-    days: int = RECHECK_DAYS,
 ) -> list[CorrectionCheck]:
-    """Look again at the feed's files for the `days` report dates before `report_date`.
+    """Look again at the feed's files for past report dates (`days_to_recheck`).
 
-    A file whose sha256 differs from every delivery received for its day is a correction: it is
-    archived and the day loaded from it (HTTP asks with HEAD first, so an unchanged file costs
-    no download). A source that cannot be reached now is reported, and asked again next time.
+    A source serving bytes other than those it last served for a day (a correction, a revert to
+    earlier bytes, or a first file for a day settled without one) gives a new receipt, and the
+    day is loaded from it. HTTP asks conditionally (HEAD where the server allows it, else a GET
+    with the validators it gave), so an unchanged file costs no download where the server helps.
+    The runs for Sundays look further back and trust no Last-Modified date (a server reverting to
+    an earlier file may give its earlier date too). A source that cannot be reached now is
+    reported, and asked again next time. The checks are recorded for the run's quality report.
     """
-    first, last = report_date - timedelta(days=days), report_date - timedelta(days=1)
-    known = platform.warehouse.query_frame("registry/deliveries_between", {"feed": feed, "first": first, "last": last})
-    known["report_date"] = pd.to_datetime(known["report_date"]).dt.date
     checks = []
-    for day, deliveries in known.groupby("report_date", sort=True):
+    deep = run_date.weekday() == 6  # the weekly look trusts no dates: a revert may carry an older one
+    for day in days_to_recheck(platform, feed, run_date, platform.settings.recheck):
         try:
-            delivery = _changed_delivery(feed, day, set(deliveries["sha256"]), endpoint, landing)
-        except SourceUnavailable as problem:
-            checks.append(CorrectionCheck(feed, day.isoformat(), UNAVAILABLE, message=str(problem)))
+            delivery = _changed_delivery(platform, feed, day, endpoint, landing, trust_dates=not deep)
+        except SourceAuthError:
+            raise
+        except (SourceUnavailable, SourcePermanent) as problem:
+            checks.append(CorrectionCheck(feed, day.isoformat(), UNAVAILABLE, message=clip(str(problem), 1000)))
             continue
-        checks.append(_load_correction(platform, feed, day, delivery) if delivery else _unchanged(feed, day))
+        checks.append(_load_changed(platform, feed, day, delivery) if delivery else _unchanged(feed, day))
+    _record_checks(platform, feed, run_date, checks)
     return checks
 
 
 def _changed_delivery(
-    feed: str, day: date, known: set[str], endpoint: FeedEndpoint | None, landing: ObjectStore | None
+    platform: Platform,
+    feed: str,
+    day: date,
+    endpoint: FeedEndpoint | None,
+    landing: ObjectStore | None,
+    *,
+    trust_dates: bool,
 ) -> Delivery | None:
     if landing is not None:
         found = read_landing(landing, feed, day)
-        if found is not None and found.sha256 not in known:
+        if found is not None and _is_new(platform, found):
             return found
     if endpoint is None:
         return None
-    published = endpoint.published_sha256(feed, day)
-    if published is None or published in known:
-        return None
-    found = endpoint.fetch(feed, day)
-    return found if found is not None and found.sha256 not in known else None
+    known = _last_receipt_from(platform, feed, day, endpoint.url(feed, day))
+    found = endpoint.fetch_if_changed(feed, day, known, trust_dates=trust_dates)
+    return found if found is not None and _is_new(platform, found) else None
+
+
+def _is_new(platform: Platform, delivery: Delivery) -> bool:
+    known = _last_receipt_from(platform, delivery.feed, delivery.report_date, delivery.source)
+    return known is None or known.sha256 != delivery.sha256
+
+
+def _last_receipt_from(platform: Platform, feed: str, day: date, source: str) -> Known | None:
+    """What `source` served last for the day; for a source that never served it, the day's
+    newest receipt from any source (the same bytes by another route are no news)."""
+    day_key = {"feed": feed, "report_date": day}
+    rows = platform.warehouse.query_frame("registry/last_receipt_from", {**day_key, "source": clip(source, 500)})
+    if rows.empty:
+        rows = platform.warehouse.query_frame("registry/current_delivery", day_key)
+        return None if rows.empty else Known(str(rows.at[0, "sha256"]))
+    row = rows.iloc[0]
+    return Known(str(row["sha256"]), _text(row["etag"]), _text(row["last_modified"]))
 
 
 def _unchanged(feed: str, day: date) -> CorrectionCheck:
     return CorrectionCheck(feed, day.isoformat(), UNCHANGED)
 
 
-def _load_correction(platform: Platform, feed: str, day: date, delivery: Delivery) -> CorrectionCheck:
-    before = platform.warehouse.query_frame("registry/loaded_delivery", {"feed": feed, "report_date": day})
+def _load_changed(platform: Platform, feed: str, day: date, delivery: Delivery) -> CorrectionCheck:
+    """A correction of a day received before (`replaced`: the delivery it was built from, if one
+    loaded), or a late file for a day settled without one."""
+    day_key = {"feed": feed, "report_date": day}
+    received_before = not platform.warehouse.query_frame("registry/current_delivery", day_key).empty
+    before = platform.warehouse.query_frame("registry/loaded_delivery", day_key)
     replaced = None if before.empty else str(before.at[0, "sha256"])
+    status = CORRECTED if received_before else LATE
     archived = archive_delivery(platform, delivery)
-    log.warning("%s %s: corrected file %s found; loading it in place of %s", feed, day, archived.sha256, replaced)
+    log.warning("%s %s: %s file %s found; loading it in place of %s", feed, day, status, archived.sha256, replaced)
     try:
         load_feed_day(platform, feed, day)
     except FeedDayFailed as failure:
         return CorrectionCheck(feed, day.isoformat(), REJECTED, archived.sha256, replaced, str(failure))
-    return CorrectionCheck(feed, day.isoformat(), CORRECTED, archived.sha256, replaced)
+    return CorrectionCheck(feed, day.isoformat(), status, archived.sha256, replaced)
+
+
+def _record_checks(platform: Platform, feed: str, run_date: date, checks: list[CorrectionCheck]) -> None:
+    checked_at = _utc_naive(datetime.now(UTC))
+    rows = [
+        {
+            "feed": feed,
+            "run_date": run_date,
+            "report_date": date.fromisoformat(check.report_date),
+            "checked_at": checked_at,
+            "outcome": check.status,
+            "sha256": check.sha256,
+            "message": clip(check.message, 2000),
+        }
+        for check in checks
+    ]
+    with platform.warehouse.transaction() as connection:
+        platform.warehouse.execute(connection, "registry/clear_source_checks", {"feed": feed, "run_date": run_date})
+        if rows:
+            platform.warehouse.execute(connection, "registry/record_source_check", rows)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
 
 
 @dataclass(frozen=True)
@@ -182,12 +286,14 @@ def readiness(platform: Platform, report_date: date) -> Readiness:
     )
 
 
-def settle_feed_day(platform: Platform, feed: str, report_date: date, absence: str | None = None) -> FeedDayResult:
-    """After the fetch: an expected absence (`absence` says why) is the day's result; otherwise the
-    day is loaded, and a day that cannot be staged is a failed result, not an error (the feed's
-    quality gate reports it; the other feeds go on)."""
-    if absence is not None:
-        return FeedDayResult(feed, report_date, ABSENT, message=absence)
+def settle_feed_day(
+    platform: Platform, feed: str, report_date: date, fetched: str = ARCHIVED, reason: str | None = None
+) -> FeedDayResult:
+    """After the fetch: a day it settled without a file (`fetched` absent, expired or failed, for
+    `reason`) keeps that result; otherwise the day is loaded, and a day that cannot be staged is a
+    failed result, not an error (the feed's quality gate reports it; the other feeds go on)."""
+    if fetched in SETTLED:
+        return FeedDayResult(feed, report_date, fetched, message=reason)
     try:
         return load_feed_day(platform, feed, report_date)
     except FeedDayFailed as failure:
@@ -195,13 +301,18 @@ def settle_feed_day(platform: Platform, feed: str, report_date: date, absence: s
 
 
 def held_back(loaded: dict, rechecked: list[dict]) -> list[str]:
-    """What the feed's quality gate fails on: its day failed, or a correction was rejected.
+    """What the feed's quality gate fails on: its day failed or expired, a correction or late file
+    was rejected, or a past day's source could not be reached.
 
     Takes the results as dicts (`FeedDayResult.as_dict()`, `CorrectionCheck.__dict__`), the shape
     they travel in between DAG tasks.
     """
-    problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] == FAILED else []
-    return problems + [check["message"] for check in rechecked if check["status"] == REJECTED]
+    problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] in (FAILED, EXPIRED) else []
+    return problems + [
+        f"recheck of {check['report_date']}: {check['message']}"
+        for check in rechecked
+        if check["status"] in NEEDS_ATTENTION
+    ]
 
 
 def ready_dates(platform: Platform, asked: set[date]) -> tuple[list[date], list[str]]:

@@ -1,7 +1,8 @@
 """`careshare run ...` and `careshare registry show`: run report dates locally, without Airflow,
 and look at what was delivered.
 
-    careshare run stage {reference,fetch,load,merge,publish,quality} --date D
+    careshare run stage {reference,fetch,load,merge,publish,quality,recheck} --date D
+    careshare run stage merge --date D --repin-directory   # merge against the newest directory load
     careshare run day --date D            # or --from D1 --to D2, one progress line per stage
     careshare registry show [--feed F] [--date D] [--json]
 
@@ -33,6 +34,12 @@ def register_run(groups: Any) -> None:
     stage = commands.add_parser("stage", help="one stage for each date")
     stage.add_argument("stage", choices=STAGES)
     _date_options(stage)
+    stage.add_argument(
+        "--repin-directory",
+        action="store_true",
+        help="merge only: a merged date keeps reading the CQC directory load of its first merge, so a rerun "
+        "gives the same result; this moves the date to the newest load, on purpose, and merges it again",
+    )
     stage.set_defaults(handler=_run_stage)
 
     day = commands.add_parser("day", help="every stage of each date, in order; a date stops at a failed stage")
@@ -47,6 +54,11 @@ def register_registry(groups: Any) -> None:
     show.add_argument("--feed", choices=[feed.value for feed in FEEDS])
     show.add_argument("--date", type=date.fromisoformat, help="one report date, YYYY-MM-DD")
     show.add_argument("--json", action="store_true", help="one JSON object per line, every field in full")
+    show.add_argument(
+        "--receipts",
+        action="store_true",
+        help="every receipt of one feed's day, oldest first (needs --feed and --date): the newest builds the day",
+    )
     show.set_defaults(handler=_show_registry)
 
 
@@ -77,7 +89,10 @@ def _usage(problem: str) -> int:
 
 def _run_stage(args: argparse.Namespace) -> int:
     days = report_dates(args)
+    if args.repin_directory and args.stage != "merge":
+        raise SystemExit(_usage("--repin-directory is an option of the merge stage only"))
     run = _local_run(args)
+    run.repin_directory = args.repin_directory
     worst = 0
     for number, day in enumerate(days, start=1):
         report = run.stage(args.stage, day)
@@ -136,9 +151,12 @@ def _local_run(args: argparse.Namespace):
 def _show_registry(args: argparse.Namespace) -> int:
     from careshare.local import LocalEnvironment
 
+    if args.receipts and not (args.feed and args.date):
+        raise SystemExit(_usage("--receipts needs --feed and --date"))
     platform = LocalEnvironment.from_env().platform()
-    rows = platform.warehouse.query_frame("registry/deliveries", {"feed": args.feed, "report_date": args.date})
-    if args.json:
+    statement = "registry/receipts" if args.receipts else "registry/deliveries"
+    rows = platform.warehouse.query_frame(statement, {"feed": args.feed, "report_date": args.date})
+    if args.json or args.receipts:
         for record in rows.to_dict(orient="records"):
             print(json.dumps(record, default=str))
         return 0

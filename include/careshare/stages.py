@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 OK, WARN, FAILED = "ok", "warn", "failed"
 DAY_STAGES = ("fetch", "load", "merge", "publish", "quality")
-STAGES = ("reference", *DAY_STAGES)
+FIRST_DAY_STAGES = ("reference", *DAY_STAGES)
+STAGES = (*FIRST_DAY_STAGES, "recheck")
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,11 @@ class StageReport:
 
 @dataclass
 class LocalRun:
+    """`repin_directory`: the merge stage moves its dates to the newest directory load."""
+
     environment: LocalEnvironment
     platform: Platform
+    repin_directory: bool = False
 
     @classmethod
     def from_env(cls) -> LocalRun:
@@ -57,7 +61,7 @@ class LocalRun:
         loaded first only if it never has been (the merge needs it); reload it with the reference stage."""
         from careshare.pipeline import readiness
 
-        stages = DAY_STAGES if readiness(self.platform, day).directory_loaded else STAGES
+        stages = DAY_STAGES if readiness(self.platform, day).directory_loaded else FIRST_DAY_STAGES
         for stage in stages:
             report = self.stage(stage, day)
             yield report
@@ -89,27 +93,48 @@ def _fetch(run: LocalRun, day: date) -> tuple[str, str]:
 
 
 def _load(run: LocalRun, day: date) -> tuple[str, str]:
+    from careshare.ingest import ABSENT
     from careshare.ingest import FAILED as FEED_FAILED
-    from careshare.pipeline import absence_reason, settle_feed_day
+    from careshare.pipeline import ARCHIVED, SETTLED, absence_reason, settle_feed_day
 
+    warehouse = run.platform.warehouse
+    settled = warehouse.query_frame("registry/feed_days", {"report_date": day}).set_index("feed")
     status, parts = OK, []
     for feed in FEEDS:
-        received = not run.platform.warehouse.query_frame(
-            "registry/current_delivery", {"feed": feed, "report_date": day}
-        ).empty
-        if not received and feed_spec(feed).expected_on(day):
+        received = not warehouse.query_frame("registry/current_delivery", {"feed": feed, "report_date": day}).empty
+        fetched, reason = ARCHIVED, None
+        if not received and feed in settled.index and settled.at[feed, "status"] in SETTLED:
+            fetched, reason = str(settled.at[feed, "status"]), str(settled.at[feed, "message"])
+        elif not received and not feed_spec(feed).expected_on(day):
+            fetched, reason = ABSENT, absence_reason(feed, day)
+        elif not received:
             status = FAILED
             parts.append(f"{feed}: no file received (fetch it first)")
             continue
-        result = settle_feed_day(run.platform, feed, day, None if received else absence_reason(feed, day))
+        result = settle_feed_day(run.platform, feed, day, fetched, reason)
         if result.status == FEED_FAILED:
             status = WARN if status == OK else status
             parts.append(f"{feed} failed: {result.message}")
         elif received:
             parts.append(f"{feed} {result.rows_staged} rows staged, {result.rows_quarantined} quarantined")
         else:
-            parts.append(f"{feed} absent")
+            parts.append(f"{feed} {result.status}")
     return status, "; ".join(parts)
+
+
+def _recheck(run: LocalRun, day: date) -> tuple[str, str]:
+    """The feed runs' look at past dates (corrections, late files), as of report date `day`."""
+    from careshare.pipeline import NEEDS_ATTENTION, UNCHANGED, recheck_past_days
+
+    endpoint, landing = run.environment.feed_sources()
+    checks = [c for f in FEEDS for c in recheck_past_days(run.platform, f, day, endpoint=endpoint, landing=landing)]
+    news = [
+        f"{c.feed} {c.report_date} {c.status}" + (f" ({c.message})" if c.message else "")
+        for c in checks
+        if c.status != UNCHANGED
+    ]
+    status = WARN if any(c.status in NEEDS_ATTENTION for c in checks) else OK
+    return status, f"{len(checks)} past dates checked" + (f": {'; '.join(news)}" if news else ", nothing new")
 
 
 def _merge(run: LocalRun, day: date) -> tuple[str, str]:
@@ -122,7 +147,7 @@ def _merge(run: LocalRun, day: date) -> tuple[str, str]:
         return FAILED, waiting[0]
     hand_over(run.platform, ready)
     try:
-        merged = merge_day(run.platform, day)
+        merged = merge_day(run.platform, day, repin_directory=run.repin_directory)
         accounts = validate_day(run.platform, day)
     except (MergeCheckFailed, CrosswalkError) as failed:
         return FAILED, str(failed)
@@ -160,4 +185,5 @@ STAGE_RUNNERS: dict[str, Callable[[LocalRun, date], tuple[str, str]]] = {
     "merge": _merge,
     "publish": _publish,
     "quality": _quality,
+    "recheck": _recheck,
 }

@@ -100,10 +100,25 @@ class Warehouse:
             connection.execute(table.insert(), records[start : start + INSERT_BATCH_ROWS])
         return len(records)
 
-    def query_frame(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        with self.engine.connect() as connection:
-            result = connection.execute(sql(name), dict(params or {}))
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    def fit_text(self, table_name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame with every text cell clipped to its column's length (see `clip`): for records
+        about data (quarantine, messages), never for the data itself, which is quarantined instead."""
+        fitted = frame.copy()
+        for column in self.table(table_name).columns:
+            limit = getattr(column.type, "length", None)
+            if limit and column.name in fitted:
+                values = fitted[column.name].astype(object)
+                fitted[column.name] = [v if not isinstance(v, str) else clip(v, limit) for v in values]
+        return fitted
+
+    def query_frame(
+        self, name: str, params: Mapping[str, Any] | None = None, connection: Connection | None = None
+    ) -> pd.DataFrame:
+        """The statement's rows; inside `connection`'s transaction when given (e.g. under a lock)."""
+        if connection is not None:
+            return _frame(connection.execute(sql(name), dict(params or {})))
+        with self.engine.connect() as own:
+            return _frame(own.execute(sql(name), dict(params or {})))
 
     def execute(self, connection: Connection, name: str, params: Mapping[str, Any] | Sequence = ()) -> int:
         result = connection.execute(sql(name), params if params else {})
@@ -114,15 +129,32 @@ class Warehouse:
             connection.execute(sa.text(statement), dict(params))
 
 
+def _frame(result: sa.CursorResult) -> pd.DataFrame:
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
 def make_engine(url: str) -> Engine:
+    """An engine whose errors never carry bound parameters (raw records, keys) into logs or alerts."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        engine = sa.create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """`text` as a bounded column of `limit` characters keeps it: NUL shown as \\x00 (PostgreSQL
+    refuses NUL in text), and anything past the limit cut with a note of how much was cut."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\\x00")
+    if len(text) <= limit:
+        return text
+    kept = limit - 40  # room for the note
+    return f"{text[:kept]}… [{len(text) - kept:,} more characters]"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,13 +3,16 @@ mess (ingestion must take any feed that follows SOURCES.md and refuse clearly wh
 kind of mess SOURCES.md lists and the ways a CSV goes wrong. Each file gives its documented outcome
 (rejected with a rule, row quarantined with a rule, warned, or staged as normalised), the message
 names the file and the rule, the raw bytes stay archived, and rows staged + quarantined = rows
-delivered."""
+delivered. Every case runs on SQLite and on PostgreSQL, production's warehouse, which refuses what
+SQLite forgives (NUL in text, text longer than its column)."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import gzip
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -20,8 +23,8 @@ import pandas as pd
 import pytest
 
 from careshare.conform.parse import MAX_FILE_BYTES
-from careshare.feeds import Feed
-from careshare.ingest import LOADED, FeedDayFailed, archive_delivery, archive_key, load_feed_day
+from careshare.feeds import BLUE_PPE_FROM, CQC_FORM_LAST_DAY, Feed
+from careshare.ingest import FAILED, LOADED, FeedDayFailed, archive_delivery, archive_key, load_feed_day
 from careshare.simulator import MessRates, World
 from careshare.sources.delivery import Delivery
 from tests.integration.merge_support import load_reference, local_platform, query
@@ -30,6 +33,10 @@ pytestmark = pytest.mark.slow
 
 CT, HOME_CARE, CQC = Feed.CT_CARE_HOMES.value, Feed.CT_HOME_CARE.value, Feed.CQC_UPDATE.value
 CT_BASE_DAY, ICF_DAY, CQC_BASE_DAY = date(2020, 12, 1), date(2021, 1, 11), date(2020, 7, 1)
+BASE_DAYS = {CT: CT_BASE_DAY, HOME_CARE: CT_BASE_DAY, CQC: CQC_BASE_DAY}
+QUARANTINE_TEXT_LIMITS = {"raw_record": 8000, "value": 1000, "message": 2000}
+FEED_DAY_MESSAGE_LIMIT = 2000
+NUL_SCAN_BYTES = 64 * 1024  # a NUL this early rejects the file as binary
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,8 @@ class Lines:
     rows: list[list[str]]
 
     @classmethod
-    def of(cls, content: bytes, encoding: str = "utf-8-sig") -> Lines:
-        header, *rows = csv.reader(io.StringIO(content.decode(encoding), newline=""))
+    def of(cls, content: bytes) -> Lines:
+        header, *rows = csv.reader(io.StringIO(decoded(content), newline=""))
         return cls(header, rows)
 
     def set(self, row: int, column: str, value: str) -> Lines:
@@ -72,6 +79,7 @@ class Case:
     staged: Callable[[pd.DataFrame, Lines], bool] | None = None  # what staging holds
     feed: str = CT
     day: date | None = None
+    declares: Callable[[Lines], bytes] | None = None  # the file a landing `.sha256` sidecar was written for
 
 
 def drop_column(lines: Lines, column: str) -> Lines:
@@ -91,6 +99,54 @@ def staged_value(column: str, row: int, expected) -> Callable[[pd.DataFrame, Lin
     return lambda staged, _: staged.set_index("source_row").at[row, column] == expected
 
 
+def staged_instant(row: int, utc: str) -> Callable[[pd.DataFrame, Lines], bool]:
+    """The row's submission time is the UTC instant `utc` (SQLite hands timestamps back as text)."""
+    return lambda staged, _: pd.Timestamp(staged.set_index("source_row").at[row, "submitted_at"]) == pd.Timestamp(utc)
+
+
+def grown_past(lines: Lines, size: int) -> Lines:
+    """The file with its rows repeated under new CT ids until it is over `size` bytes."""
+    at = lines.header.index("CT_Home_ID")
+    grown, copy = lines, 0
+    while len(grown.csv()) <= size:
+        copy += 1
+        renumbered = [[*r[:at], str(int(r[at]) + 100_000 * copy), *r[at + 1 :]] for r in lines.rows]
+        grown = Lines(lines.header, [*grown.rows, *renumbered])
+    return grown
+
+
+def past_the_nul_scan(lines: Lines) -> Lines:
+    return grown_past(lines, NUL_SCAN_BYTES + 1024)
+
+
+def with_late_nul(lines: Lines) -> bytes:
+    grown = past_the_nul_scan(lines)
+    last = len(grown.rows)
+    data = grown.set(last, "Home_Name", f"{grown.get(last, 'Home_Name')}\x00").csv()
+    assert data.index(b"\x00") > NUL_SCAN_BYTES
+    return data
+
+
+def last_number_cut_short(lines: Lines) -> bytes:
+    """The last cell "12" cut to "1", and the final line end gone with it."""
+    last_column = lines.header[-1]
+    return lines.set(len(lines.rows), last_column, "12").csv()[: -len("2\r\n")]
+
+
+def cut_at_row_boundary(lines: Lines) -> bytes:
+    return Lines(lines.header, lines.rows[:-2]).csv()
+
+
+def cut_inside_quoted_last_field(lines: Lines) -> bytes:
+    data = lines.set(len(lines.rows), lines.header[-1], "Open, with limits").csv()
+    return data[: data.rindex(b", with")]
+
+
+def html_error_page(_: Lines) -> bytes:
+    style = "".join(f".rule-{i} {{ margin: {i}px; }}" for i in range(200))
+    return f"<html><head><style>{style}</style></head>\n<body><h1>503 Service Unavailable</h1></body></html>\n".encode()
+
+
 CASES = [
     # whole files that cannot be used: the day fails, the bytes are kept
     Case("empty file", lambda f: b"", rejected="file.empty", message="empty file"),
@@ -104,6 +160,12 @@ CASES = [
     ),
     Case("truncated mid-row", lambda f: f.csv()[:-25], rejected="file.truncated", message="cut short"),
     Case("binary junk", lambda f: bytes(range(256)) * 64, rejected="file.binary", message="NUL bytes"),
+    Case(
+        "a NUL byte inside a cell in the first 64 KiB",
+        lambda f: f.set(1, "Home_Name", "Elm\x00Grange").csv(),
+        rejected="file.binary",
+        message="NUL bytes",
+    ),
     Case("gzip body", lambda f: gzip.compress(f.csv(), mtime=0), rejected="file.binary", message="NUL bytes"),
     Case(
         "undecodable bytes",
@@ -118,6 +180,25 @@ CASES = [
         lambda f: b"<html><body><h1>502 Bad Gateway</h1></body></html>\n",
         rejected="file.missing_column",
         message="missing required columns",
+    ),
+    Case(
+        "HTML error page with a first line over 3,000 characters",
+        html_error_page,
+        rejected="file.missing_column",
+        message="missing required columns",
+    ),
+    Case(
+        "truncated inside a quoted last field",
+        cut_inside_quoted_last_field,
+        rejected="file.truncated",
+        message="cut short",
+    ),
+    Case(
+        "a landing file cut at a row boundary, its .sha256 sidecar written for the whole file",
+        cut_at_row_boundary,
+        declares=lambda f: f.csv(),
+        rejected="file.checksum",
+        message="but the file's SHA-256 is",
     ),
     Case(
         "JSON instead of CSV",
@@ -166,6 +247,11 @@ CASES = [
         lambda f: f.set(1, "Home_Name", "Étoile Court").text(newline="\n").encode("cp1252"),
         staged=staged_value("name", 1, "Étoile Court"),
     ),
+    Case(
+        "a cut at a row boundary is undetectable without a .sha256 sidecar: the file loads with fewer rows",
+        cut_at_row_boundary,
+        staged=lambda s, f: len(s) == len(f.rows) - 2,
+    ),
     Case("CR-only line endings", lambda f: f.csv(newline="\r"), staged=lambda s, f: len(s) == len(f.rows)),
     Case(
         "columns in another order, blank lines at the end",
@@ -175,6 +261,7 @@ CASES = [
     Case(
         "ICF columns before 2021-01-11 are kept as extra columns",
         lambda f: add_column(f, "ICF_Staff_Single_Site", "Yes").csv(),
+        day=ICF_DAY - timedelta(days=1),
         message="unexpected columns kept in extra_columns: ICF_Staff_Single_Site",
         staged=lambda s, f: s["extra_columns"].str.contains("ICF_Staff_Single_Site").all(),
     ),
@@ -241,6 +328,11 @@ CASES = [
         ),
         quarantined={"count.beds_total.non_negative": 1, "parse.integer": 3},
     ),
+    Case(
+        "a 2,500-character junk count",
+        lambda f: f.set(1, "Beds_Total", "9" * 2500).set(2, "Beds_Total", "many" * 625).csv(),
+        quarantined={"parse.integer": 2},
+    ),
     # rows: timestamps
     Case(
         "timestamps in the future, before 2020 and impossible",
@@ -262,6 +354,16 @@ CASES = [
         quarantined={"parse.uk_timestamp": 1},
     ),
     Case(
+        "a time in October's repeated hour is the earlier instant",
+        lambda f: f.set(1, "Last_Updated", "25/10/2020 01:30").csv(),
+        staged=staged_instant(1, "2020-10-25 00:30"),
+    ),
+    Case(
+        "a time in March's missing hour moves forward to the first valid instant",
+        lambda f: f.set(1, "Last_Updated", "29/03/2020 01:30").csv(),
+        staged=staged_instant(1, "2020-03-29 01:00"),
+    ),
+    Case(
         "a file whose timestamps are mostly unreadable",
         lambda f: Lines(f.header, [[*r[:6], "12/01/2020", *r[7:]] for r in f.rows]).csv(),
         rejected="time.submitted_at.not_null",
@@ -274,6 +376,18 @@ CASES = [
         quarantined={"answer.ppe_gloves.allowed": 1, "answer.accepting_admissions.allowed": 1},
     ),
     Case(
+        "Blue PPE before 2020-08-10 is outside the contract",
+        lambda f: f.set(1, "PPE_Masks", "Blue").csv(),
+        day=date(2020, 7, 1),
+        quarantined={"answer.ppe_masks.allowed": 1},
+    ),
+    Case(
+        "Blue PPE from 2020-08-10 is an answer",
+        lambda f: f.set(1, "PPE_Masks", "Blue").csv(),
+        day=BLUE_PPE_FROM,
+        staged=staged_value("ppe_masks", 1, "Blue"),
+    ),
+    Case(
         "rows too wide, too narrow, and the header again",
         lambda f: Lines(f.header, [[*f.rows[0], "x"], f.rows[1][:-3], f.header, *f.rows[3:]]).csv(),
         quarantined={"parse.row_width": 2, "parse.row_repeated_header": 1},
@@ -282,6 +396,37 @@ CASES = [
         "a name longer than the warehouse keeps",
         lambda f: f.set(1, "Home_Name", "x" * 5000).csv(),
         quarantined={"parse.too_long": 1},
+    ),
+    Case(
+        "a 9,000-character name: its raw record is kept clipped to its column",
+        lambda f: f.set(1, "Home_Name", "x" * 9000).csv(),
+        quarantined={"parse.too_long": 1},
+    ),
+    Case(
+        "one cell over the csv module's default 131,072-character field limit quarantines only its row",
+        lambda f: f.set(2, "Home_Name", "y" * 200_000).csv(),
+        quarantined={"parse.too_long": 1},
+        staged=lambda s, f: len(s) == len(f.rows) - 1,
+    ),
+    Case(
+        "a NUL byte after the first 64 KiB quarantines only its row",
+        with_late_nul,
+        quarantined={"parse.nul_byte": 1},
+        staged=lambda s, f: len(s) == len(past_the_nul_scan(f).rows) - 1,
+    ),
+    Case(
+        "a landing file whose last number was cut short, with no line end",
+        last_number_cut_short,
+        feed=CQC,
+        quarantined={"parse.last_record_unterminated": 1},
+    ),
+    Case(
+        "the same file proven whole by a matching .sha256 sidecar",
+        last_number_cut_short,
+        declares=last_number_cut_short,
+        feed=CQC,
+        quarantined={"parse.last_record_unterminated": 0},
+        staged=lambda s, f: len(s) == len(f.rows) and s["covid_deaths_since_last_update"].iloc[-1] == 1,
     ),
     Case(
         "formula and SQL injection strings are data",
@@ -316,6 +461,22 @@ CASES = [
         quarantined={"count.people_supported.non_negative": 1, "parse.iso_timestamp": 1},
     ),
     Case(
+        "CQC form: a file on a Saturday of the weekday-only period is ingested and reported",
+        lambda f: f.csv(),
+        feed=CQC,
+        day=date(2020, 6, 6),
+        message="file delivered for a date outside the cqc_update collection; ingested and reported",
+        staged=lambda s, f: len(s) == len(f.rows),
+    ),
+    Case(
+        "CQC form: a file after the form closed is ingested and reported",
+        lambda f: f.csv(),
+        feed=CQC,
+        day=CQC_FORM_LAST_DAY + timedelta(days=2),
+        message="file delivered for a date outside the cqc_update collection; ingested and reported",
+        staged=lambda s, f: len(s) == len(f.rows),
+    ),
+    Case(
         "CT home care: renamed column",
         lambda f: rename_column(f, f.header[1], f.header[1].lower()).csv(),
         feed=HOME_CARE,
@@ -327,13 +488,14 @@ CASES = [
 
 def case_days() -> dict[str, date]:
     """Each case its own report date, so no delivery of one case supersedes another's."""
-    days, next_day = {}, {CT: CT_BASE_DAY, HOME_CARE: CT_BASE_DAY, CQC: CQC_BASE_DAY}
+    days = {case.name: case.day for case in CASES if case.day}
+    claimed = {(case.feed, case.day) for case in CASES if case.day}
+    next_day = dict(BASE_DAYS)
     for case in CASES:
         if case.day:
-            days[case.name] = case.day
             continue
         day = next_day[case.feed]
-        while case.feed == CQC and day.weekday() >= 5:
+        while (case.feed, day) in claimed or (case.feed == CQC and day.weekday() >= 5):
             day += timedelta(days=1)
         days[case.name] = day
         next_day[case.feed] = day + timedelta(days=1)
@@ -341,19 +503,28 @@ def case_days() -> dict[str, date]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, local_authorities):
-    tmp = tmp_path_factory.mktemp("corpus")
+def corpus(module_warehouse_url, tmp_path_factory, local_authorities):
     world = World(11, 40, 30, local_authorities, date(2024, 6, 30), mess=MessRates.clean())
-    platform = local_platform(f"sqlite:///{tmp / 'warehouse.db'}", tmp)
+    platform = local_platform(module_warehouse_url, tmp_path_factory.mktemp("corpus"))
     load_reference(platform, world)
-    bases = {
-        CT: Lines.of(world.rendered(CT, CT_BASE_DAY).content),
-        HOME_CARE: Lines.of(world.rendered(HOME_CARE, CT_BASE_DAY).content),
-        CQC: Lines.of(world.rendered(CQC, CQC_BASE_DAY).content, "cp1252"),
-        "icf": Lines.of(world.rendered(CT, ICF_DAY).content),
-    }
-    yield platform, bases, case_days()
+    yield platform, functools.partial(clean_file, world), case_days()
     platform.warehouse.engine.dispose()
+
+
+def base_day(case: Case, day: date) -> date:
+    """The day of the clean file a case edits: its own when the case is about its date, else its feed's
+    base day (the ICF day's once a CT file must carry the ICF columns)."""
+    if case.day:
+        return case.day
+    return ICF_DAY if case.feed != CQC and day >= ICF_DAY else BASE_DAYS[case.feed]
+
+
+def clean_file(world: World, feed: str, day: date) -> Lines:
+    """The feed's clean contract file for the day; for a day the feed publishes none (a CQC weekend,
+    after the form closed), its last file before."""
+    while (rendered := world.rendered(feed, day)) is None:
+        day -= timedelta(days=1)
+    return Lines.of(rendered.content)
 
 
 def test_the_corpus_covers_thirty_files_and_every_kind_of_mess():
@@ -363,13 +534,17 @@ def test_the_corpus_covers_thirty_files_and_every_kind_of_mess():
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_each_bad_file_gives_its_documented_outcome(corpus, case):
-    platform, bases, days = corpus
+    platform, clean, days = corpus
     day = days[case.name]
-    base = bases["icf"] if day >= ICF_DAY else bases[case.feed]
+    base = clean(case.feed, base_day(case, day))
     built = case.build(base)
     deliveries = built if isinstance(built, list) else [built]
+    declared = hashlib.sha256(case.declares(base)).hexdigest() if case.declares else None
     archived = [
-        archive_delivery(platform, Delivery(case.feed, day, data, "landing", f"corpus/{case.feed}/{day}.csv"))
+        archive_delivery(
+            platform,
+            Delivery(case.feed, day, data, "landing", f"corpus/{case.feed}/{day}.csv", declared_sha256=declared),
+        )
         for data in deliveries
     ]
     final = archived[-1]
@@ -387,23 +562,30 @@ def test_each_bad_file_gives_its_documented_outcome(corpus, case):
         assert case.message in message and f"[rule {case.rejected}]" in message
         status = query(platform, "SELECT status FROM raw_delivery WHERE sha256 = :s", s=final.sha256)
         assert status == [("rejected",)]
+        ((day_status, day_rule, day_message),) = feed_day(platform, case.feed, day)
+        assert (day_status, day_rule) == (FAILED, case.rejected)
+        assert len(day_message) <= FEED_DAY_MESSAGE_LIMIT and day_message in message
         return
 
     result = load_feed_day(platform, case.feed, day)
     assert result.status == LOADED
     assert case.message in (result.message or "")
+    assert feed_day(platform, case.feed, day)[0][0] == LOADED
     quarantine = pd.DataFrame(
         query(
             platform,
-            "SELECT source_row, rule, message FROM quarantine_row WHERE feed = :f AND report_date = :d",
+            "SELECT source_row, rule, raw_record, value, message FROM quarantine_row"
+            " WHERE feed = :f AND report_date = :d",
             f=case.feed,
             d=day,
         ),
-        columns=["source_row", "rule", "message"],
+        columns=["source_row", "rule", *QUARANTINE_TEXT_LIMITS],
     )
     by_rule = quarantine.groupby("rule")["source_row"].nunique().to_dict()
     assert {rule: by_rule.get(rule, 0) for rule in case.quarantined} == case.quarantined
     assert quarantine["message"].str.len().gt(0).all()
+    for column, limit in QUARANTINE_TEXT_LIMITS.items():
+        assert quarantine[column].fillna("").str.len().le(limit).all(), f"quarantine_row.{column} over {limit}"
     assert case.warned <= set(result.warnings)
     assert result.rows_staged + result.rows_quarantined == result.rows_delivered == records(deliveries[-1])
     staged = staged_rows(platform, case, day)
@@ -415,14 +597,24 @@ def test_each_bad_file_gives_its_documented_outcome(corpus, case):
         assert statuses[archived[0].sha256] == "superseded" and statuses[final.sha256] == LOADED
 
 
+def decoded(data: bytes) -> str:
+    """A delivered file's text: UTF-8 (with or without BOM), else the older CQC exports' Windows-1252."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
 def records(data: bytes) -> int:
     """Data records in a delivered file: what row accounting must add up to."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")
-    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
+    rows = [r for r in csv.reader(io.StringIO(decoded(data), newline="")) if any(cell.strip() for cell in r)]
     return len(rows) - 1
+
+
+def feed_day(platform, feed: str, day: date) -> list[tuple]:
+    return query(
+        platform, "SELECT status, rule, message FROM feed_day WHERE feed = :f AND report_date = :d", f=feed, d=day
+    )
 
 
 def registry_rows(platform, feed: str, day: date) -> list[tuple]:

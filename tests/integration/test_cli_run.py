@@ -102,3 +102,8 @@ def test_registry_show_lists_every_delivery_received(day_run, local_env):
     records = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [r["report_date"][:10] for r in records] == ["2020-11-30", "2020-11-29"]
     assert all(len(r["sha256"]) == 64 and r["rows_delivered"] > 0 for r in records)
+    receipts = careshare(local_env, "registry", "show", "--feed", "ct_care_homes", "--date", "2020-11-30", "--receipts")
+    [receipt] = [json.loads(line) for line in receipts.stdout.splitlines()]
+    assert (receipt["sha256"], receipt["route"]) == (records[0]["sha256"], "http")
+    assert receipt["source"].endswith("/exports/ct_care_homes/2020-11-30")
+    assert careshare(local_env, "registry", "show", "--receipts").returncode == 2

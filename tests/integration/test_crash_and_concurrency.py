@@ -24,7 +24,14 @@ import sqlalchemy as sa
 from careshare.config import REPO_ROOT
 from careshare.simulator import MessRates, SimulatorServer, World
 from careshare.storage import open_store
-from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets, drop_postgres_database, new_postgres_database
+from tests.conftest import (
+    BACKENDS,
+    REFERENCE_CSV,
+    S3_REGION,
+    create_buckets,
+    drop_postgres_database,
+    new_postgres_database,
+)
 from tests.integration.day_process import CRASH_POINTS
 from tests.integration.merge_support import load_reference, local_platform, reader_objects
 
@@ -115,28 +122,43 @@ class Deployment:
             engine.dispose()
 
 
-@pytest.fixture
-def deploy(request, tmp_path, s3_client, s3_endpoint, simulator, world):
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request) -> str:
+    """Each crash runs on SQLite (the embedded default) and PostgreSQL (production)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def databases(request):
+    """Warehouse URLs on `backend`, each a fresh database, dropped when the module ends."""
     made: list[str] = []
 
-    def make(backend: str = "sqlite") -> Deployment:
+    def make(backend: str, home: Path) -> str:
         if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / f'warehouse-{len(made)}.db'}"
-        else:
-            url = new_postgres_database(request.getfixturevalue("postgres_admin"))
-            made.append(url)
-        return Deployment(url, s3_client, s3_endpoint, simulator, world, tmp_path / f"home-{uuid.uuid4().hex[:6]}")
+            return f"sqlite:///{home / 'warehouse.db'}"
+        made.append(new_postgres_database(request.getfixturevalue("postgres_admin")))
+        return made[-1]
 
     yield make
     for url in made:
         drop_postgres_database(request.getfixturevalue("postgres_admin"), url)
 
 
+@pytest.fixture
+def deploy(backend, databases, tmp_path, s3_client, s3_endpoint, simulator, world):
+    def make() -> Deployment:
+        home = tmp_path / f"home-{uuid.uuid4().hex[:6]}"
+        home.mkdir()
+        return Deployment(databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
+
+    return make
+
+
 @pytest.fixture(scope="module")
-def uninterrupted(request, tmp_path_factory, s3_client, s3_endpoint, simulator, world):
-    """The state a run that was never interrupted leaves."""
-    home = tmp_path_factory.mktemp("uninterrupted")
-    deployment = Deployment(f"sqlite:///{home / 'warehouse.db'}", s3_client, s3_endpoint, simulator, world, home)
+def uninterrupted(backend, databases, tmp_path_factory, s3_client, s3_endpoint, simulator, world):
+    """The state a run that was never interrupted leaves, on the backend under test."""
+    home = tmp_path_factory.mktemp(f"uninterrupted-{backend}")
+    deployment = Deployment(databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
     assert deployment.run() == 0
     return deployment.published(), deployment.warehouse()
 
@@ -189,9 +211,9 @@ def referenced_files(manifest: bytes) -> list[str]:
     return re.findall(r'"key": "([^"]+)"', manifest.decode())
 
 
-@pytest.mark.postgres
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_two_workers_on_the_same_date_commit_one_release_and_no_duplicate_rows(deploy, uninterrupted):
-    deployment = deploy("postgresql")
+    deployment = deploy()
 
     first, second = deployment.start(), deployment.start()
     outputs = [process.communicate(timeout=600)[0].decode(errors="replace") for process in (first, second)]

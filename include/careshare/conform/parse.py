@@ -19,6 +19,9 @@ from careshare.feeds import FeedSpec
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 SOURCE_ROW = "source_row"
+# One over-long cell quarantines its row (text.too_long and its kin), never the whole file: the
+# csv module's default cap of 131,072 characters a field would reject the file.
+csv.field_size_limit(MAX_FILE_BYTES)
 
 
 class FileRejected(ValueError):
@@ -63,7 +66,11 @@ def decode(data: bytes, file_name: str) -> tuple[str, str]:
         raise FileRejected(file_name, "file.encoding", f"not UTF-8 or Windows-1252 (byte {error.start})") from None
 
 
-def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: str) -> ParsedFile:
+def parse_feed_file(
+    data: bytes, spec: FeedSpec, report_date: date, file_name: str, *, proven_whole: bool = False
+) -> ParsedFile:
+    """`proven_whole`: the bytes were checked against the source's length or checksum, so a last
+    record without a line end is the producer's style, not a sign the file was cut short."""
     if not data.strip():
         raise FileRejected(file_name, "file.empty", "empty file")
     if len(data) > MAX_FILE_BYTES:
@@ -92,6 +99,8 @@ def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: s
     numbers: list[int] = []
     unparsed: dict[int, dict[str, str]] = {}
     width = len(header)
+    unterminated = len(body) if ends_mid_line and not proven_whole else None
+    has_nul = "\x00" in text
     for number, record in enumerate(body, start=1):
         if len(record) != width:
             issues.append(
@@ -109,6 +118,11 @@ def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: s
             issues.append(RowIssue(number, "parse.row_repeated_header", None, None, "header repeated"))
             unparsed[number] = dict(zip(header, record, strict=True))
             continue
+        if number == unterminated:
+            issues.append(RowIssue(number, "parse.last_record_unterminated", None, None, _UNTERMINATED))
+        nul = has_nul and next((name for name, cell in zip(header, record, strict=True) if "\x00" in cell), None)
+        if nul:
+            issues.append(RowIssue(number, "parse.nul_byte", nul, None, f"{nul} contains a NUL byte"))
         rows.append(record)
         numbers.append(number)
     frame = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame(columns=header)
@@ -121,6 +135,12 @@ def parse_feed_file(data: bytes, spec: FeedSpec, report_date: date, file_name: s
         issues=issues,
         unparsed_records=unparsed,
     )
+
+
+_UNTERMINATED = (
+    "the last record has no line end although the file's other records do: it may have been cut short "
+    "(e.g. inside a final number); a {feed}/{YYYY-MM-DD}.csv.sha256 file beside a landing file proves it whole"
+)
 
 
 def _cut_header(header: list[str], spec: FeedSpec, report_date: date) -> bool:

@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from careshare.datasets import DATASETS, Dataset
+from careshare.merge import directory_day
 from careshare.platform import Platform
+from careshare.publish.completeness import Completeness, feed_completeness, summary
 from careshare.publish.docs import publish_docs, schema_reference
 from careshare.publish.formats import to_arrow
 from careshare.publish.release import ReleaseOutcome, publish_release
@@ -36,8 +38,11 @@ class PublishResult:
 def publish_day(platform: Platform, report_date: date, datasets: dict[str, Dataset] | None = None) -> PublishResult:
     chosen = DATASETS if datasets is None else datasets
     result = PublishResult(report_date, docs_updated=publish_docs(platform.publication))
+    completeness = feed_completeness(platform.warehouse, report_date)
+    if not completeness.complete:
+        log.warning("%s is published incomplete: %s", report_date, summary(completeness.document()))
     for dataset in chosen.values():
-        outcome = publish_dataset(platform, dataset, report_date)
+        outcome = publish_dataset(platform, dataset, report_date, completeness)
         result.releases.append(outcome)
         log.info(
             "%s %s: version %d (%s), %d rows in %d files, changes %s",
@@ -52,8 +57,10 @@ def publish_day(platform: Platform, report_date: date, datasets: dict[str, Datas
     return result
 
 
-def publish_dataset(platform: Platform, dataset: Dataset, report_date: date) -> ReleaseOutcome:
-    frame = platform.warehouse.query_frame(f"publish/{dataset.name}", {"report_date": report_date})
+def publish_dataset(
+    platform: Platform, dataset: Dataset, report_date: date, completeness: Completeness
+) -> ReleaseOutcome:
+    frame = platform.warehouse.query_frame(f"publish/{dataset.name}", directory_day(platform.warehouse, report_date))
     outcome = publish_release(
         platform.publication,
         dataset,
@@ -61,6 +68,7 @@ def publish_dataset(platform: Platform, dataset: Dataset, report_date: date) -> 
         to_arrow(frame, dataset),
         platform.local_authorities,
         schema=schema_reference(dataset),
+        completeness=completeness.document(),
     )
     record_release(platform, outcome)
     return outcome

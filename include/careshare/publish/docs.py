@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
-from careshare.datasets import DATASETS, Dataset
+from careshare.datasets import DATASETS, FEED_STATUSES, Dataset
+from careshare.feeds import FEEDS, Feed
 from careshare.publish import layout
+from careshare.publish.completeness import Completeness, feed_state, summary
 from careshare.publish.formats import FORMULA_TRIGGERS, key_columns
 from careshare.storage import ObjectStore
 
@@ -27,6 +30,8 @@ TABLE_SCHEMA_TYPES = {
     "timestamp": "datetime",
 }
 REPO_DOCS = {"dictionary": "docs/data_dictionary.md", "schema": "docs/schema/{dataset}.json"}
+EXAMPLE_DAY = date(2020, 12, 5)  # a Saturday: the CQC form is not collected
+EXAMPLE_FEEDS = {Feed.CT_CARE_HOMES: ("loaded", None), Feed.CT_HOME_CARE: ("failed", "file.truncated")}
 
 
 def table_schema(dataset: Dataset) -> dict:
@@ -87,10 +92,11 @@ def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
         "| a release's files, kept | `<dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.<parquet, csv>` |",
         "",
         "A corrected report date is a new release version; earlier versions stay readable through their",
-        "manifests. Your index lists, per report date, the versions that changed your files and which one is",
-        "current; `latest` is the newest report date's current version. A manifest gives each file's SHA-256,",
-        "size and rows, and what changed since the previous version (rows added, removed, changed and",
-        "unchanged, matched on the dataset's key); a version that withdrew your rows has no files.",
+        "manifests. Your index lists, per report date, the versions that changed your files or the date's feed",
+        "completeness (below) and which one is current; `latest` is the newest report date's current version. A",
+        "manifest gives each file's SHA-256, size and rows, what changed since the previous version (rows added,",
+        "removed, changed and unchanged, matched on the dataset's key) and the date's feed completeness; a",
+        "version that withdrew your rows has no files.",
         "",
         "Parquet files hold every column except `la_code` and `report_date`, which are in the path (the hive",
         "convention). CSV files hold every column, UTF-8 with a byte order mark and a header, CRLF line ends;",
@@ -99,10 +105,48 @@ def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
         + ", ".join(f"`{_visible(c)}`" for c in FORMULA_TRIGGERS)
         + " are prefixed with `'` so that no spreadsheet runs them as a formula; Parquet keeps the original.",
         "",
+        *_completeness_section(),
     ]
     for dataset in datasets.values():
         lines += _dataset_section(dataset)
     return "\n".join(lines)
+
+
+def _completeness_section() -> list[str]:
+    example = Completeness(
+        tuple(feed_state(spec, EXAMPLE_DAY, *EXAMPLE_FEEDS.get(feed, (None, None))) for feed, spec in FEEDS.items())
+    ).document()
+    return [
+        "## Feed completeness",
+        "",
+        "Every manifest (the release's and your council's) says what the report date's feeds gave, as in this",
+        f"`completeness` of {EXAMPLE_DAY.isoformat()}, a Saturday whose home-care file was cut short:",
+        "",
+        "```json",
+        json.dumps(example, indent=2, sort_keys=True),
+        "```",
+        "",
+        "- `complete`: every feed collected on the date loaded. A date published incomplete holds the rows of the",
+        "  feeds that loaded only: its completion rates are low because a feed is, not because providers did not",
+        "  answer.",
+        "- `feeds`: each feed collected on the date, with its `status`, the `rule` that failed and a short `reason`.",
+        "- `not_collected`: the feeds the contract does not collect on the date, and why: expected absences, which",
+        "  leave the date complete.",
+        "",
+        "| status | meaning |",
+        "| --- | --- |",
+        *(f"| `{status}` | {_cell(meaning)} |" for status, meaning in FEED_STATUSES.items()),
+        "",
+        "Your index gives each version, and `latest` the newest, with the summary of its completeness:",
+        "",
+        f"    {json.dumps(summary(example), sort_keys=True)}",
+        "",
+        "When a feed's state changes after publication (a failed or missing feed loads from a corrected or late",
+        "file), the date is published again: a new version that states the new completeness, even where your",
+        "files are unchanged. `la_daily_summary` carries the same states in its columns, on every council's row",
+        "of the date.",
+        "",
+    ]
 
 
 def _dataset_section(dataset: Dataset) -> list[str]:

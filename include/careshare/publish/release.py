@@ -1,7 +1,8 @@
 """The release protocol for one dataset and report date.
 
 1. Build every council's Parquet and CSV in memory (deterministic bytes, content-addressed).
-2. If the committed release of the date has the same content, there is nothing to release.
+2. If the committed release of the date has the same content (files and the date's feed
+   completeness), there is nothing to release.
 3. Check each new file's schema and rows, then stage it under `_staging/`.
 4. Copy them to their content-addressed release keys (invisible until a manifest names them); the
    store computes each copy's SHA-256, which must be the one the key and the manifest name.
@@ -30,6 +31,7 @@ from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
 from careshare.publish.changes import Changes, compare, unchanged
+from careshare.publish.completeness import summary
 from careshare.publish.formats import csv_bytes, key_columns, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
 from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes, checksum_problem, refuse_if
@@ -79,6 +81,7 @@ class ReleaseOutcome:
     published_at: str
     fingerprint: str
     manifest_key: str
+    complete: bool | None  # None: published without a statement of the feeds
     withdrawn: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class ReleaseOutcome:
             "scopes": self.scopes,
             "changes": self.changes.as_dict(),
             "withdrawn": self.withdrawn,
+            "complete": self.complete,
             "published_at": self.published_at,
             "manifest": self.manifest_key,
         }
@@ -110,9 +114,9 @@ def build_parts(table: pa.Table, dataset: Dataset, reference: LocalAuthorities) 
     return parts
 
 
-def fingerprint(parts: dict[str, Part]) -> str:
+def fingerprint(parts: dict[str, Part], completeness: Document | None) -> str:
     listing = {label: {fmt: part.sha256(fmt) for fmt in layout.FORMATS} for label, part in sorted(parts.items())}
-    return hashlib.sha256(canonical_json(listing)).hexdigest()
+    return hashlib.sha256(canonical_json({"files": listing, "completeness": completeness})).hexdigest()
 
 
 def publish_release(
@@ -123,11 +127,15 @@ def publish_release(
     reference: LocalAuthorities,
     *,
     schema: Document,
+    completeness: Document | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReleaseOutcome:
-    """Publish `table` as the report date's release of `dataset` unless it is already the current one."""
+    """Publish `table` as the report date's release of `dataset` unless it is already the current one.
+
+    `completeness`: what the date's feeds gave (careshare.publish.completeness), stated in every manifest.
+    """
     parts = build_parts(table, dataset, reference)
-    content = fingerprint(parts)
+    content = fingerprint(parts, completeness)
     for _ in range(COMMIT_ATTEMPTS):
         previous = current_release(store, dataset.name, report_date)
         if previous and previous["fingerprint"] == content:
@@ -137,7 +145,7 @@ def publish_release(
         token = staging_token(now())
         staged = stage(store, dataset, report_date, parts, previous, token)
         promote(store, staged, dataset)
-        manifest = release_manifest(store, dataset, report_date, parts, previous, content, schema, now())
+        manifest = release_manifest(store, dataset, report_date, parts, previous, content, schema, completeness, now())
         key = layout.release_manifest(dataset.name, report_date, manifest["version"])
         committed = store.put(key, canonical_json(manifest), if_absent=True)
         store.delete([s.staged_key for s in staged])
@@ -214,6 +222,7 @@ def release_manifest(
     previous: Document | None,
     content: str,
     schema: Document,
+    completeness: Document | None,
     moment: datetime,
 ) -> Document:
     version = previous["version"] + 1 if previous else 1
@@ -229,11 +238,12 @@ def release_manifest(
     refreshed = {
         label for label, part in parts.items() if any(known.get((label, f)) != part.sha256(f) for f in layout.FORMATS)
     }
+    restated = set(parts) if previous is None or _completeness(previous) != completeness else refreshed
     entries = {
         label: {
             "rows": part.rows,
-            # a council's own history lists the versions that changed its files
-            "manifest": part.scope.manifest(report_date, version) if label in refreshed else before[label]["manifest"],
+            # a council's own history lists the versions that changed its files or the date's completeness
+            "manifest": part.scope.manifest(report_date, version) if label in restated else before[label]["manifest"],
             "files": {
                 fmt: {
                     "key": part.scope.release_file(report_date, part.sha256(fmt), fmt),
@@ -266,6 +276,7 @@ def release_manifest(
         "published_at": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "fingerprint": content,
         "schema": schema,
+        "completeness": completeness,
         "rows": sum(part.rows for part in parts.values()),
         "changes": total.as_dict(),
         "parts": entries,
@@ -288,9 +299,13 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
     dataset, version = manifest["dataset"], manifest["version"]
     report_date = date.fromisoformat(manifest["report_date"])
     scopes = {label: _scope(dataset, label) for label in [*manifest["parts"], *manifest["withdrawn"]]}
+    completeness = _completeness(manifest)
+
+    def entry_of(label: str) -> Document:
+        return manifest["parts"].get(label) or manifest["withdrawn"][label]
 
     def council_manifest(label: str) -> None:
-        entry = manifest["parts"].get(label) or manifest["withdrawn"][label]
+        entry = entry_of(label)
         document = {
             "format": MANIFEST_FORMAT,
             "dataset": dataset,
@@ -300,6 +315,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "previous_version": manifest["previous_version"],
             "published_at": manifest["published_at"],
             "schema": manifest["schema"],
+            "completeness": completeness,
             "rows": entry["rows"],
             "changes": entry["changes"],
             "files": entry.get("files", {}),
@@ -308,7 +324,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
 
     def index(label: str) -> None:
         scope = scopes[label]
-        entry = manifest["parts"].get(label) or manifest["withdrawn"][label]
+        entry = entry_of(label)
         version_entry = {
             "report_date": manifest["report_date"],
             "version": version,
@@ -316,6 +332,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "manifest": entry["manifest"],
             "rows": entry["rows"],
             "changes": entry["changes"],
+            "completeness": summary(completeness),
         }
         latest = {
             **version_entry,
@@ -325,7 +342,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
         header = {"dataset": dataset, "la_code": scope.la_code}
         swap_json(store, scope.index, with_release(header, version_entry, latest))
 
-    labels = [label for label in scopes if manifest["parts"].get(label, {}).get("files_changed", True)]
+    labels = [label for label in scopes if entry_of(label)["manifest"] == scopes[label].manifest(report_date, version)]
     in_parallel(council_manifest, labels)
     sync_current_view(store, manifest, refresh_all=refresh_all)
     in_parallel(index, labels)
@@ -334,6 +351,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
         "version": version,
         "published_at": manifest["published_at"],
         "manifest": layout.release_manifest(dataset, report_date, version),
+        "completeness": summary(completeness),
     }
     swap_json(store, layout.dataset_latest(dataset), with_latest(pointer))
     store.put(layout.release_complete(dataset, report_date, version), canonical_json(pointer), if_absent=True)
@@ -390,6 +408,7 @@ def outcome(manifest: Document, *, new: bool) -> ReleaseOutcome:
         manifest_key=layout.release_manifest(
             manifest["dataset"], date.fromisoformat(manifest["report_date"]), manifest["version"]
         ),
+        complete=None if (stated := _completeness(manifest)) is None else stated["complete"],
         withdrawn=sorted(manifest["withdrawn"]),
     )
 
@@ -402,6 +421,11 @@ def _files_of(manifest: Document | None) -> dict[tuple[str, str], str]:
         for label, entry in manifest["parts"].items()
         for fmt in layout.FORMATS
     }
+
+
+def _completeness(manifest: Document) -> Document | None:
+    """A release committed before manifests stated completeness has none."""
+    return manifest.get("completeness")
 
 
 def _complete(store: ObjectStore, manifest: Document) -> bool:

@@ -15,6 +15,7 @@ import pandas as pd
 from careshare.datasets import DATASETS
 from careshare.feeds import FEEDS
 from careshare.ingest import FAILED, LOADED
+from careshare.pipeline import NEEDS_ATTENTION, UNCHANGED
 from careshare.platform import Platform
 from careshare.quality.completion import (
     completion_by_council,
@@ -53,6 +54,7 @@ def daily_figures(platform: Platform, report_date: date) -> dict[str, Any]:
             "by_region": _records(completion_by_region(councils)),
             "by_council": _records(councils),
         },
+        "rechecks": rechecks(platform, report_date),
         "top_rules": top_rules(by_rule, runs),
         "trend": trend(platform, report_date),
     }
@@ -95,6 +97,28 @@ def _feed(feed: str, feed_days: pd.DataFrame, accounts: dict[str, dict[str, Any]
         "rows_published": published,
         "rows_held_back": delivered - quarantined if status == FAILED else 0,
         "rows_awaiting_merge": delivered - outcomes if status == LOADED else 0,
+    }
+
+
+def rechecks(platform: Platform, report_date: date) -> dict[str, Any]:
+    """What the feed runs for the date found when they looked again at past dates: how many were
+    unchanged, and each correction, late file, rejected file or source that could not be reached."""
+    checks = platform.warehouse.query_frame("registry/source_checks", {"run_date": report_date})
+    news = checks[checks["outcome"] != UNCHANGED]
+    return {
+        "checked": len(checks),
+        "unchanged": len(checks) - len(news),
+        "found": [
+            {
+                "feed": str(r.feed),
+                "report_date": pd.Timestamp(r.report_date).date().isoformat(),
+                "outcome": str(r.outcome),
+                "needs_attention": str(r.outcome) in NEEDS_ATTENTION,
+                "sha256": _text(r.sha256),
+                "message": _text(r.message),
+            }
+            for r in news.itertuples(index=False)
+        ],
     }
 
 

@@ -31,7 +31,7 @@ def render_report(figures: dict[str, Any], charts: dict[str, bytes], links: dict
 
 
 def verdict(figures: dict[str, Any]) -> dict[str, str]:
-    failed = [f for f in figures["feeds"] if f["status"] == "failed"]
+    failed = [f for f in figures["feeds"] if f["status"] in ("failed", "expired")]
     blocked = [d for d in figures["datasets"] if not d["passed"]]
     if failed or blocked:
         parts = [f"{f['feed']} ({f['rule']})" for f in failed] + [

@@ -196,3 +196,34 @@ def test_a_file_in_neither_utf8_nor_windows_1252_is_rejected_naming_the_byte():
         parse(data)
     assert caught.value.rule == "file.encoding"
     assert "not UTF-8 or Windows-1252" in str(caught.value) and "ct_care_homes/2020-12-01.csv" in str(caught.value)
+
+
+def rules_by_row(parsed) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for issue in parsed.issues:
+        found.setdefault(issue.source_row, set()).add(issue.rule)
+    return found
+
+
+def test_one_cell_over_the_csv_modules_default_field_limit_is_a_row_matter_not_a_file_matter():
+    data = csv_bytes(ct_header(), [ct_row(Home_Name="x" * 200_000), ct_row()])
+    parsed = parse(data)
+    assert parsed.rows_delivered == 2 and len(parsed.frame) == 2
+    assert parsed.frame["Home_Name"].str.len().max() == 200_000
+
+
+def test_a_nul_byte_past_the_first_64_kib_quarantines_its_row_and_one_before_rejects_the_file():
+    with pytest.raises(FileRejected, match="NUL bytes"):
+        parse(csv_bytes(ct_header(), [ct_row(), ct_row(Home_Name="Oak\x00House")]))
+    padded = csv_bytes(ct_header(), [ct_row(Home_Name="y" * 70_000), ct_row(Home_Name="Oak\x00House")])
+    parsed = parse(padded)
+    assert rules_by_row(parsed) == {2: {"parse.nul_byte"}}
+    assert [i.column for i in parsed.issues] == ["Home_Name"]
+
+
+@pytest.mark.parametrize("proven_whole", [False, True])
+def test_a_last_record_without_its_line_end_is_held_unless_the_file_is_proven_whole(proven_whole):
+    data = csv_bytes(ct_header(), [ct_row(), ct_row(Staff_Employed="1")], newline="\r\n").removesuffix(b"\r\n")
+    parsed = parse_feed_file(data, CT_CARE_HOMES, DAY, "f.csv", proven_whole=proven_whole)
+    assert parsed.rows_delivered == 2
+    assert rules_by_row(parsed) == ({} if proven_whole else {2: {"parse.last_record_unterminated"}})

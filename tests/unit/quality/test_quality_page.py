@@ -62,6 +62,28 @@ def figures(**changes) -> dict:
             "by_region": [],
             "by_council": [],
         },
+        "rechecks": {
+            "checked": 8,
+            "unchanged": 6,
+            "found": [
+                {
+                    "feed": "ct_care_homes",
+                    "report_date": "2020-11-27",
+                    "outcome": "corrected",
+                    "needs_attention": False,
+                    "sha256": "c" * 64,
+                    "message": None,
+                },
+                {
+                    "feed": "ct_care_homes",
+                    "report_date": "2020-11-26",
+                    "outcome": "unavailable",
+                    "needs_attention": True,
+                    "sha256": None,
+                    "message": "GET <exports> gave up after 6 attempts",
+                },
+            ],
+        },
         "top_rules": [
             {
                 "suite": "ct_care_homes",
@@ -110,6 +132,15 @@ def test_a_held_back_feed_and_a_blocked_dataset_are_named_in_the_verdict():
         "location_daily (key.location_id.unique)" in html
     )
     assert "failed: not published" in html
+
+
+def test_past_dates_looked_at_again_are_listed_and_an_unreachable_source_stands_out():
+    html = render(figures())
+
+    assert "looked again at 8 past report dates" in html and "6 unchanged" in html
+    rows = re.findall(r'<tr class="([^"]*)"><td>ct_care_homes</td><td>(2020-11-2\d)</td>\s*<td>(\w+)</td>', html)
+    assert rows == [("", "2020-11-27", "corrected"), ("blocked", "2020-11-26", "unavailable")]
+    assert "GET &lt;exports&gt; gave up after 6 attempts" in html
 
 
 def test_a_day_not_merged_yet_is_pending():
