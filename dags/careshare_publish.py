@@ -24,6 +24,7 @@ time, default every 15 minutes). A run takes the dates of its triggering events 
 `report_date`) not handed to a run since the event, a manual run's `report_date` param, and every
 owed date: settled in a feed-day state no run was handed (Airflow folds Asset events that arrive
 while a run is active into one run and orphans the rest; the sweep is what catches their dates).
+A manual run's `note` is the reason its new releases state (see careshare.publish.revisions).
 A date whose feeds have not all settled (loaded, expected absence, or failed) is left for a
 later run.
 
@@ -40,6 +41,7 @@ the publication bucket (datasets, manifests, `_docs/` data dictionary and schema
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +54,7 @@ from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import UK, default_args
 
 SWEEP_ENV = "CARESHARE_PUBLISH_SWEEP"
+log = logging.getLogger("careshare_publish")  # the DAG file is imported under a generated module name
 
 
 @contextmanager
@@ -79,7 +82,16 @@ any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | S
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    params={"report_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD")},
+    params={
+        "report_date": Param(None, type=["null", "string"], format="date", description="YYYY-MM-DD"),
+        "note": Param(
+            None,
+            type=["null", "string"],
+            maxLength=500,
+            description="why a manual run publishes again (a crosswalk fix, say): every new release of its "
+            "report_date (of every date it publishes, without one) states it as its reason; published",
+        ),
+    },
     tags=["careshare", "publish"],
 )
 def careshare_publish():
@@ -100,7 +112,7 @@ def careshare_publish():
         asked = {date.fromisoformat(manual)} if manual else set()
         ready, waiting = dates_to_publish(platform(), asked, events)
         for note in waiting:
-            print(note)
+            log.info(note)
         return [day.isoformat() for day in ready]
 
     @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -112,7 +124,7 @@ def careshare_publish():
         from careshare_airflow.runtime import platform
 
         with failing_for_good(MergeCheckFailed, CrosswalkError):
-            print(merge_day(platform(), date.fromisoformat(report_date)).as_dict())
+            log.info("merged: %s", merge_day(platform(), date.fromisoformat(report_date)).as_dict())
         return report_date
 
     @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -123,7 +135,8 @@ def careshare_publish():
         from careshare_airflow.runtime import platform
 
         with failing_for_good(MergeCheckFailed):
-            print([account.__dict__ for account in validate_day(platform(), date.fromisoformat(report_date))])
+            accounts = validate_day(platform(), date.fromisoformat(report_date))
+            log.info("accounted for: %s", [account.__dict__ for account in accounts])
         return report_date
 
     @task(outlets=[PUBLISHED], map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -131,9 +144,11 @@ def careshare_publish():
         from datetime import date
 
         from careshare.publish import publish_day
+        from careshare.publish.revisions import note_for
         from careshare_airflow.runtime import platform
 
-        result = publish_day(platform(), date.fromisoformat(report_date))
+        day, params = date.fromisoformat(report_date), context["params"]
+        result = publish_day(platform(), day, note=note_for(day, params.get("report_date"), params.get("note")))
         context["outlet_events"][PUBLISHED].extra = {
             "report_date": report_date,
             "versions": {r.dataset: r.version for r in result.releases},

@@ -34,7 +34,7 @@ def synthetic(rows_per_council: int, councils: list[str], edition: int = 0) -> p
     for code in councils:
         for i in range(rows_per_council):
             for f in LOCATION_DAILY.fields:
-                value = defaults[f.type]
+                value = f.values[0] if f.values else defaults[f.type]
                 if f.name == "la_code":
                     value = code
                 elif f.name == "location_id":

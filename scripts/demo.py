@@ -1,8 +1,9 @@
 """Run a few report dates through the real DAGs on the embedded default, then say where to look.
 
 Starts a local S3 endpoint (moto's server) and the feed simulator, runs the reference, feed and
-publish DAGs with dag.test() on SQLite (Airflow metadata and warehouse), then prints what was
-published and copies the buckets to a local folder for browsing.
+publish DAGs with dag.test() on SQLite (Airflow metadata and warehouse), one line per DAG run, then
+copies the buckets to a local folder for browsing and prints what was published. Every task's log
+is a file under .careshare-demo/logs/ (or --workdir), as Airflow's task log handler lays them out.
 
     python scripts/demo.py [--start 2020-11-28] [--end 2020-12-01] [--care-homes 1500] [--serve]
 """
@@ -10,13 +11,17 @@ published and copies the buckets to a local folder for browsing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import itertools
 import logging
 import os
 import shutil
 import sys
 import time
-import warnings
+from dataclasses import dataclass
 from datetime import date
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -24,84 +29,119 @@ sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
 from careshare_airflow.embedded import (  # noqa: E402
     Endpoints,
+    FinishedRun,
+    TaskLogFiles,
     airflow_settings,
     connection_environment,
     date_range,
     migrate_airflow_db,
 )
 
-WORKDIR = REPO_ROOT / ".careshare-demo"
 REGION = "eu-west-2"
 BUCKETS = {"raw": "careshare-raw", "published": "careshare-published", "quality": "careshare-quality"}
+FEED_COLUMNS = ["ct_care_homes", "ct_home_care", "cqc_update"]
+
+
+@dataclass(frozen=True)
+class Workdir:
+    """The demo's folder: Airflow's home, the warehouse, the logs and the copy of the buckets."""
+
+    root: Path
+
+    @property
+    def airflow(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.db"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def mirror(self) -> Path:
+        return self.root / "s3"
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2020, 11, 28))
-    parser.add_argument("--end", type=date.fromisoformat, default=date(2020, 12, 1))
-    parser.add_argument("--care-homes", type=int, default=1500)
-    parser.add_argument("--community", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument("--serve", action="store_true", help="keep the S3 endpoint and simulator up afterwards")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2020, 11, 28), help="first report date")
+    parser.add_argument("--end", type=date.fromisoformat, default=date(2020, 12, 1), help="last report date, inclusive")
+    parser.add_argument("--care-homes", type=int, default=1500, help="care homes in the simulated world")
+    parser.add_argument("--community", type=int, default=1000, help="homecare, extra care and supported living")
+    parser.add_argument("--seed", type=int, default=2020, help="seed of the simulated world")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="afterwards, serve the copy of the buckets (reports, Data Docs, data) over HTTP until Ctrl-C",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port of --serve (0: any free port)")
+    parser.add_argument(
+        "--workdir", type=Path, default=REPO_ROOT / ".careshare-demo", help="working folder, emptied first"
+    )
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
-    shutil.rmtree(WORKDIR, ignore_errors=True)
-    (WORKDIR / "logs").mkdir(parents=True)
-    os.environ.update(airflow_settings(WORKDIR / "airflow"))
+    work = Workdir(args.workdir.resolve())
+    shutil.rmtree(work.root, ignore_errors=True)
+    server = _mirror_server(work, args.port) if args.serve else None
+    task_logs = TaskLogFiles(work.logs / "demo.log")
+    os.environ.update(airflow_settings(work.airflow, work.logs))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "careshare-demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "careshare-demo-secret")
     os.environ["AWS_DEFAULT_REGION"] = REGION
-    _quiet_logs(WORKDIR / "logs" / "demo.log")
+    logging.basicConfig(stream=task_logs, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's and the simulator's every request
 
-    print(f"careshare demo: report dates {args.start} .. {args.end}, working folder {WORKDIR}")
+    print(f"careshare demo: report dates {args.start} .. {args.end}, working folder {work.root}")
     s3_url, moto = _start_s3()
     simulator = _start_simulator(args)
     endpoints = Endpoints(s3_url, REGION, simulator.base_url, "demo-feeds-key", simulator.base_url, "demo-dir-key")
     os.environ.update(connection_environment(endpoints))
     os.environ.update(
         {
-            "CARESHARE_HOME": str(WORKDIR),
-            "CARESHARE_WAREHOUSE_URL": f"sqlite:///{WORKDIR / 'warehouse.db'}",
+            "CARESHARE_HOME": str(work.root),
+            "CARESHARE_WAREHOUSE_URL": f"sqlite:///{work.warehouse}",
             "CARESHARE_RAW_ARCHIVE_URI": f"s3://{BUCKETS['raw']}",
             "CARESHARE_PUBLISH_URI": f"s3://{BUCKETS['published']}",
             "CARESHARE_QUALITY_URI": f"s3://{BUCKETS['quality']}",
         }
     )
-    print("  migrating the Airflow metadata database (SQLite) ...")
-    migrate_airflow_db(airflow_settings(WORKDIR / "airflow"))
+    print("  migrating the Airflow metadata database (SQLite) ...", flush=True)
+    migrate_airflow_db(airflow_settings(work.airflow, work.logs))
 
-    from careshare_airflow.embedded import DagRunner
-
-    runner = DagRunner()
+    days = date_range(args.start, args.end)
     started = time.perf_counter()
-    failures = _run(runner, date_range(args.start, args.end))
-    print(f"  DAG runs finished in {time.perf_counter() - started:.0f}s")
-    _summarise(s3_url, args)
-    if args.serve:
-        print(f"\nServing S3 at {s3_url} and the simulator at {simulator.base_url}; Ctrl-C to stop.")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    runs = _run(days, task_logs)
+    failed = [run for run in runs if run.state != "success"]
+    print(f"  {len(runs)} DAG runs in {time.perf_counter() - started:.0f}s, {len(runs) - len(failed)} succeeded")
+    _mirror(s3_url, work.mirror)
+    _summarise(s3_url, work, days, failed, task_logs)
+    if server:
+        _serve(server, work, days[-1])
     simulator.stop()
     moto.stop()
-    return 1 if failures else 0
+    task_logs.close()
+    return 1 if failed else 0
 
 
-def _run(runner, days: list[date]) -> list[tuple[str, date, str]]:
-    state = str(runner.reference(days[0]).state)
-    print(f"  careshare_reference          {days[0]}  {state}")
-    failures = [("careshare_reference", days[0], state)] if state != "success" else []
-    for day in days:
-        for dag_id, _day, state in runner.report_dates([day]):
-            print(f"  {dag_id:<28} {day}  {state}")
-            if state != "success":
-                failures.append((dag_id, day, state))
-    return failures
+def _run(days: list[date], task_logs: TaskLogFiles) -> list[FinishedRun]:
+    """The DAG runs, one console line each; meanwhile Airflow and the tasks write to the log files only."""
+    say = functools.partial(print, file=sys.stdout, flush=True)
+    with contextlib.redirect_stdout(task_logs):
+        from careshare_airflow.embedded import DagRunner
+
+        runner = DagRunner(task_logs)
+        reference = runner.timed("careshare_reference", days[0])
+        runs = []
+        for run in itertools.chain([reference], runner.report_date_runs(days)):
+            say(f"  {run.dag_id:<28} {run.day}  {run.state:<8} {run.seconds:6.1f}s")
+            runs.append(run)
+    return runs
 
 
 def _start_s3():
@@ -139,52 +179,95 @@ def _start_simulator(args):
     return server
 
 
-def _summarise(s3_url: str, args) -> None:
+def _mirror(s3_url: str, mirror: Path) -> None:
+    """Copy every bucket to `mirror`, for browsing."""
+    from careshare.publish.parallel import in_parallel
+
+    client = _s3_client(s3_url)
+    objects = [
+        (bucket, o["Key"])
+        for bucket in BUCKETS.values()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
+
+    def download(item: tuple[str, str]) -> None:
+        bucket, key = item
+        target = mirror / bucket / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, key, str(target))
+
+    in_parallel(download, objects)
+
+
+def _summarise(
+    s3_url: str, work: Workdir, days: list[date], failed: list[FinishedRun], task_logs: TaskLogFiles
+) -> None:
     import pyarrow.dataset as ds
     import pyarrow.fs
 
-    mirror = WORKDIR / "s3"
-    client = _s3_client(s3_url)
-    counts = {}
-    for bucket in BUCKETS.values():
-        keys = [
-            o["Key"]
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for o in page.get("Contents", [])
-        ]
-        counts[bucket] = len(keys)
-        for key in keys:
-            target = mirror / bucket / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            client.download_file(bucket, key, str(target))
+    from careshare.quality.links import data_docs_key, report_key
+
     filesystem = pyarrow.fs.S3FileSystem(endpoint_override=s3_url.removeprefix("http://"), scheme="http", region=REGION)
-    table = ds.dataset(
-        f"{BUCKETS['published']}/location_daily", filesystem=filesystem, format="parquet", partitioning="hive"
-    ).to_table()
-    frame = table.to_pandas()
-    summary = frame.groupby(["report_date", "source_feed"], observed=True).size().unstack(fill_value=0)
-    print("\nPublished location_daily (rows per report date and source feed):")
-    print(summary.to_string())
-    print(f"\n{frame['la_code'].nunique()} councils; {len(frame)} rows; objects per bucket: {counts}")
-    print("\nWhere to look:")
+    frame = (
+        ds.dataset(
+            f"{BUCKETS['published']}/location_daily", filesystem=filesystem, format="parquet", partitioning="hive"
+        )
+        .to_table(columns=["report_date", "source_feed", "la_code"])
+        .to_pandas()
+    )
+    rows = frame.groupby(["report_date", "source_feed"], observed=True).size().unstack(fill_value=0)
+    rows = rows.reindex(columns=FEED_COLUMNS, fill_value=0).assign(total=lambda table: table.sum(axis=1))
+    print("\nPublished location_daily, rows per report date and source feed:")
+    print(rows.rename_axis(index=None, columns=None).to_string())
+    print(f"{len(frame)} rows over {frame['la_code'].nunique()} councils")
+    for run in failed:
+        print(
+            f"FAILED {run.dag_id} {run.day}: task logs in {work.logs / f'dag_id={run.dag_id}' / f'run_id={run.run_id}'}"
+        )
+    mirror = work.mirror
+    quality = mirror / BUCKETS["quality"]
+    print(f"\nWhere to look (the buckets are copied to {mirror}):")
+    print(f"  quality report     {quality / report_key(days[-1])}  (one per report date)")
+    print(f"  Data Docs          {quality / data_docs_key(days[-1])}")
     print(f"  published data     {mirror / BUCKETS['published'] / 'location_daily'}  (la_code=/report_date=/…)")
     print(f"  release manifests  {mirror / BUCKETS['published'] / '_manifests'}")
     print(f"  raw archive        {mirror / BUCKETS['raw']}")
-    print(f"  warehouse (SQLite) {WORKDIR / 'warehouse.db'}")
-    print(f"  Airflow logs       {WORKDIR / 'logs' / 'demo.log'}")
+    print(f"  warehouse (SQLite) {work.warehouse}")
+    print(f"  task logs          {work.logs}/dag_id=…/run_id=…/task_id=…/attempt=1.log  ({len(task_logs.files)} files)")
+    print(f"  Airflow's log      {task_logs.other}  (between tasks)")
     print(
-        '  read it back:      python -c "import pyarrow.dataset as ds; '
+        '  read it back:      python -c "import pyarrow as pa, pyarrow.dataset as ds; '
+        "p = ds.partitioning(pa.schema([('la_code', pa.string()), ('report_date', pa.date32())]), flavor='hive'); "
         f"print(ds.dataset('{mirror / BUCKETS['published'] / 'location_daily'}', "
-        "partitioning='hive').to_table().to_pandas().head())\""
+        'partitioning=p).to_table().to_pandas().head())"'
     )
 
 
-def _quiet_logs(path: Path) -> None:
-    """Airflow's task logs go to a file; the console shows the demo's own progress."""
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    warnings.simplefilter("ignore")
-    logging.basicConfig(filename=path, level=logging.INFO)
+def _mirror_server(work: Workdir, port: int) -> ThreadingHTTPServer:
+    handler = functools.partial(_MirrorRequests, directory=str(work.mirror))
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise SystemExit(f"demo: cannot serve on port {port} ({error.strerror}): choose another with --port") from None
+
+
+class _MirrorRequests(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:
+        logging.getLogger("careshare.demo.serve").info(format, *args)
+
+
+def _serve(server: ThreadingHTTPServer, work: Workdir, last: date) -> None:
+    from careshare.quality.links import data_docs_key, report_key
+
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    quality = f"{base}/{BUCKETS['quality']}"
+    print(f"\nServing {work.mirror} at {base}/ until Ctrl-C:")
+    print(f"  quality report     {quality}/{report_key(last)}")
+    print(f"  Data Docs          {quality}/{data_docs_key(last)}")
+    print(f"  published data     {base}/{BUCKETS['published']}/location_daily/", flush=True)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def main() -> None:
     from careshare.pipeline import FeedEndpoint, fetch_feed_day
     from careshare.platform import Platform
     from careshare.publish import publish_day
-    from careshare.quality import charts, docs, figures, page, quarantine, runs
+    from careshare.quality import charts, docs, downloads, figures, page, quarantine, runs
     from careshare.reference import load_local_authorities
     from careshare.reference_data import load_directory, load_local_authority_reference
     from careshare.simulator import SimulatorServer, World
@@ -89,7 +89,9 @@ def main() -> None:
         timed("Data Docs build and upload", lambda: docs.build_data_docs(platform, day))
         numbers = timed("report figures (incl. 30-day trend)", lambda: figures.daily_figures(platform, day))
         images = timed("trend charts", lambda: charts.trend_charts(numbers["trend"]))
-        html = timed("page", lambda: page.render_report(numbers, images, {"data_docs": "", "quarantine": ""}))
+        files = timed("downloads (quarantined, warned rows)", lambda: downloads.write_downloads(platform, day))
+        numbers = {**numbers, "downloads": files}
+        html = timed("page", lambda: page.render_report(numbers, images, {"data_docs": "", "quarantine": None}))
         print(f"page: {len(html) / 1024:.0f} KiB, {len(numbers['completion']['by_council'])} councils")
     server.stop()
 

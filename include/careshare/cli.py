@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careshare", description="CareShare platform commands")
+    parser.add_argument("--version", action="version", version=f"careshare {version('careshare')}")
     groups = parser.add_subparsers(dest="group", metavar="GROUP")
     for register in COMMAND_GROUPS:
         register(groups)
@@ -50,8 +52,8 @@ def register_simulator(groups: Subparsers) -> None:
 
     serve = commands.add_parser("serve", help="serve the feeds and the directory over HTTP")
     _world_options(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
     serve.add_argument("--api-key-env", default="CARESHARE_SIM_API_KEY", help="variable holding the exports key")
     serve.add_argument(
         "--directory-key-env",
@@ -66,7 +68,9 @@ def register_simulator(groups: Subparsers) -> None:
     _world_options(generate)
     generate.add_argument("--start", type=date.fromisoformat, required=True, help="first report date")
     generate.add_argument("--end", type=date.fromisoformat, required=True, help="last report date, inclusive")
-    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument(
+        "--out", type=Path, required=True, help="landing folder: {feed}/{YYYY-MM-DD}.csv, and their truth in _truth/"
+    )
     generate.add_argument("--feed", action="append", dest="feeds", help="only this feed (repeatable)")
     generate.add_argument(
         "--version",
@@ -87,11 +91,16 @@ COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (
 
 
 def _world_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--care-homes", type=int, default=15_500)
+    parser.add_argument("--seed", type=int, default=7, help="the same seed gives the same world and files")
+    parser.add_argument("--care-homes", type=int, default=15_500, help="care homes in the world")
     parser.add_argument("--community", type=int, default=10_000, help="homecare, extra care, supported living")
     parser.add_argument("--shared-lives", type=int, default=None, help="default: 3%% of --community")
-    parser.add_argument("--directory-as-of", type=date.fromisoformat, default=DEFAULT_DIRECTORY_AS_OF)
+    parser.add_argument(
+        "--directory-as-of",
+        type=date.fromisoformat,
+        default=DEFAULT_DIRECTORY_AS_OF,
+        help="the day the CQC directory is served as of, YYYY-MM-DD (default: %(default)s)",
+    )
     parser.add_argument("--reference", type=Path, default=None, help="local_authorities.csv")
     parser.add_argument("--clean", action="store_true", help="no mess: every rate zero")
     parser.add_argument(

@@ -1,6 +1,6 @@
-"""The published datasets, defined once: the Parquet schema, the CSV header and the data
-dictionary are all generated from these definitions, so the semantics of every column (precedence,
-staleness, flags, matching) are written here, in its description."""
+"""The published datasets, defined once: the Parquet schema, the CSV header, the Table Schema and
+the data dictionary are all generated from these definitions, so the semantics of every column
+(precedence, staleness, flags, matching), its answer set and its shape are written here."""
 
 from __future__ import annotations
 
@@ -8,12 +8,27 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from careshare.feeds import CQC_FORM_LAST_DAY, CQC_WEEKDAYS_ONLY_FROM, FEEDS, ICF_FROM, TRANSITION
+from careshare.conform.conform import CARE_HOME, SERVICE_GROUP
+from careshare.feeds import (
+    CQC_FORM_LAST_DAY,
+    CQC_LOCATION_ID_PATTERN,
+    CQC_WEEKDAYS_ONLY_FROM,
+    CT_CARE_HOMES,
+    CT_HOME_CARE,
+    FEEDS,
+    ICF_FROM,
+    RAG_WITH_BLUE,
+    TRANSITION,
+    YES_NO,
+)
+from careshare.reference import LA_CODE_PATTERN
 
 PARTITION_COLUMNS = ("la_code", "report_date")
 NATIONAL_PARTITION_COLUMNS = ("report_date",)
 STALE_AFTER_DAYS = 7
 NAME_MATCH_THRESHOLD = 0.9
+MATCH_METHODS = ("crosswalk", "location_id", "ods_code", "name_postcode")
+REGION_CODE_PATTERN = r"^E12[0-9]{6}$"
 
 FEED_LOADED, FEED_FAILED, FEED_MISSING, FEED_NOT_COLLECTED = "loaded", "failed", "missing", "not_collected"
 FEED_STATUSES = {
@@ -26,8 +41,10 @@ FEED_STATUSES = {
     ),
 }
 
-_TYPES = {
+ARROW_TYPES = {
     "string": pa.string(),
+    # An ordered dictionary: pyarrow, pandas (an ordered categorical) and Parquet keep the answer set and its order.
+    "category": pa.dictionary(pa.int8(), pa.string(), ordered=True),
     "int32": pa.int32(),
     "float64": pa.float64(),
     "bool": pa.bool_(),
@@ -39,16 +56,28 @@ _TYPES = {
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # a key of _TYPES
+    type: str  # a key of ARROW_TYPES
     description: str
     source: str
     unit: str = ""
     since: str = "2020-04-13"
     nullable: bool = True
+    values: tuple[str, ...] = ()  # a category's answers, in their order (RAG from Red to Blue)
+    pattern: str = ""  # the shape of an identifier, a regular expression
+    minimum: float = 0  # numbers only: counts, days, rows and rates are never negative
+    maximum: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.type == "category") != bool(self.values):
+            raise ValueError(f"field {self.name}: a category, and only a category, lists its values")
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return _TYPES[self.type]
+        return ARROW_TYPES[self.type]
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("int32", "float64")
 
 
 @dataclass(frozen=True)
@@ -99,8 +128,15 @@ def _count(name: str, description: str, source: str, since: str = "2020-04-13") 
     return Field(name, "int32", description, source, unit="people" if "people" in name else "count", since=since)
 
 
-def _answer(name: str, description: str, source: str, since: str = "2020-04-13") -> Field:
-    return Field(name, "string", description, source, since=since)
+def _answer(name: str, description: str, source: str, values: tuple[str, ...], since: str = "2020-04-13") -> Field:
+    return Field(name, "category", description, source, since=since, values=values)
+
+
+def _answers(column: str) -> tuple[str, ...]:
+    return CT_CARE_HOMES.column(column).values
+
+
+SERVICE_TYPES = (CARE_HOME, *CT_HOME_CARE.column("Service_Type").values)
 
 
 _PPE = (
@@ -132,29 +168,57 @@ LOCATION_DAILY = Dataset(
         Field(
             "report_date", "date", "The day the answers are reported for (Europe/London).", "pipeline", nullable=False
         ),
-        Field("location_id", "string", "CQC location id (`1-` and 9 to 11 digits).", DIRECTORY, nullable=False),
+        Field(
+            "location_id",
+            "string",
+            "CQC location id (`1-` and 9 to 11 digits).",
+            DIRECTORY,
+            nullable=False,
+            pattern=CQC_LOCATION_ID_PATTERN,
+        ),
         Field(
             "la_code",
             "string",
             "ONS code of the council valid on the report date (from the directory's council, not the provider's text).",
             f"{DIRECTORY} + ONS reference",
             nullable=False,
+            pattern=LA_CODE_PATTERN.pattern,
         ),
         Field("la_name", "string", "Name of that council.", "ONS reference", nullable=False),
-        Field("region_code", "string", "ONS code of the region.", "ONS reference", nullable=False),
+        Field(
+            "region_code",
+            "string",
+            "ONS code of the region.",
+            "ONS reference",
+            nullable=False,
+            pattern=REGION_CODE_PATTERN,
+        ),
         Field("region_name", "string", "Name of the region.", "ONS reference", nullable=False),
-        Field("provider_id", "string", "CQC provider id of the location's provider.", DIRECTORY),
+        Field(
+            "provider_id",
+            "string",
+            "CQC provider id of the location's provider.",
+            DIRECTORY,
+            pattern=CQC_LOCATION_ID_PATTERN,  # provider ids have the shape of location ids
+        ),
         Field("location_name", "string", "Location name as the directory has it.", DIRECTORY),
         Field("postcode", "string", "Postcode as the directory has it.", DIRECTORY),
         Field(
             "service_group",
-            "string",
+            "category",
             "`care_home` (answers from the CT care-home section) or `community` (homecare, extra care, supported "
             "living: answers from the CQC form or the CT home-care section).",
             "pipeline",
             nullable=False,
+            values=tuple(dict.fromkeys(SERVICE_GROUP.values())),
         ),
-        Field("service_type", "string", "Care home, Domiciliary care, Extra care housing or Supported living.", BOTH),
+        Field(
+            "service_type",
+            "category",
+            "Care home, Domiciliary care, Extra care housing or Supported living.",
+            BOTH,
+            values=SERVICE_TYPES,
+        ),
         Field("registration_status", "string", "Registered or Deregistered, as the directory has it today.", DIRECTORY),
         Field(
             "deregistered_but_reporting",
@@ -198,7 +262,7 @@ LOCATION_DAILY = Dataset(
         ),
         _count("beds_total", "Beds in the care home.", CT),
         _count("beds_vacant", "Vacant beds.", CT),
-        _answer("accepting_admissions", "Yes or No.", CT),
+        _answer("accepting_admissions", "Yes or No.", CT, YES_NO),
         _count("people_supported", "Residents of the care home, or people receiving care from the service.", BOTH),
         _count("people_covid_confirmed", "People with confirmed COVID-19.", BOTH),
         _count("people_covid_suspected", "People with suspected COVID-19.", BOTH),
@@ -209,7 +273,7 @@ LOCATION_DAILY = Dataset(
         _count("staff_absent_other", "Staff absent for other reasons.", CT),
         _count("staff_newly_confirmed_today", "Staff newly confirmed today.", CT),
         _count("staff_newly_suspected_today", "Staff newly suspected today.", CT),
-        _answer("can_provide_more_hours", "Yes or No.", CT, since=TRANSITION.isoformat()),
+        _answer("can_provide_more_hours", "Yes or No.", CT, YES_NO, since=TRANSITION.isoformat()),
         Field(
             "hours_unable_to_deliver",
             "int32",
@@ -218,39 +282,43 @@ LOCATION_DAILY = Dataset(
             unit="hours",
             since=TRANSITION.isoformat(),
         ),
-        _answer("unable_to_deliver_care", "Yes or No: the service was unable to deliver care.", CQC),
+        _answer("unable_to_deliver_care", "Yes or No: the service was unable to deliver care.", CQC, YES_NO),
         _count("covid_deaths_since_last_update", "Deaths from COVID-19 since the last update.", CQC),
-        _answer("ppe_masks", _PPE, BOTH),
-        _answer("ppe_gloves", _PPE, BOTH),
-        _answer("ppe_aprons", _PPE, BOTH),
-        _answer("ppe_eye_protection", _PPE, BOTH),
-        _answer("ppe_hand_hygiene", _PPE, BOTH),
-        _answer("visiting_status", "Open, Restricted or Closed.", CT),
+        _answer("ppe_masks", _PPE, BOTH, RAG_WITH_BLUE),
+        _answer("ppe_gloves", _PPE, BOTH, RAG_WITH_BLUE),
+        _answer("ppe_aprons", _PPE, BOTH, RAG_WITH_BLUE),
+        _answer("ppe_eye_protection", _PPE, BOTH, RAG_WITH_BLUE),
+        _answer("ppe_hand_hygiene", _PPE, BOTH, RAG_WITH_BLUE),
+        _answer("visiting_status", "Open, Restricted or Closed.", CT, _answers("Visiting_Status")),
         _answer(
             "icf_staff_single_site",
             "Infection Control Fund: staff work at a single site (Yes, No, Partially).",
             CT,
+            _answers("ICF_Staff_Single_Site"),
             since=ICF_FROM.isoformat(),
         ),
         _answer(
             "icf_full_pay_when_isolating",
             "Infection Control Fund: staff paid in full when isolating (Yes, No).",
             CT,
+            _answers("ICF_Full_Pay_When_Isolating"),
             since=ICF_FROM.isoformat(),
         ),
         _answer(
             "icf_funding_received",
             "Infection Control Fund: funding received (Yes, No, Not yet).",
             CT,
+            _answers("ICF_Funding_Received"),
             since=ICF_FROM.isoformat(),
         ),
         Field(
             "source_feed",
-            "string",
+            "category",
             "Feed the published answers came from: ct_care_homes, ct_home_care or cqc_update (see the precedence "
             "in the dataset description).",
             "pipeline",
             nullable=False,
+            values=tuple(feed.value for feed in FEEDS),
         ),
         Field(
             "source_sha256",
@@ -265,6 +333,7 @@ LOCATION_DAILY = Dataset(
             "Data row number in that file (1 = first row after the header).",
             "pipeline",
             nullable=False,
+            minimum=1,
         ),
         Field(
             "source_record_id",
@@ -283,7 +352,7 @@ LOCATION_DAILY = Dataset(
         ),
         Field(
             "match_method",
-            "string",
+            "category",
             "How the row was tied to the location, in the order tried: `crosswalk` (a manual override in "
             "config/crosswalk.csv, keyed by feed and source record id), `location_id` (the CQC id once trimmed, "
             "upper-cased and given back a missing `1-`), `ods_code` (an ODS code carried by exactly one directory "
@@ -291,6 +360,7 @@ LOCATION_DAILY = Dataset(
             f"name scores at least {NAME_MATCH_THRESHOLD:.2f}).",
             "pipeline",
             nullable=False,
+            values=MATCH_METHODS,
         ),
         Field(
             "match_score",
@@ -300,6 +370,7 @@ LOCATION_DAILY = Dataset(
             f"ignored), from {NAME_MATCH_THRESHOLD:.2f} to 1.0.",
             "pipeline",
             nullable=False,
+            maximum=1,
         ),
     ),
 )
@@ -332,6 +403,7 @@ def _rollup_fields(whose: str) -> tuple[Field, ...]:
             "locations_reporting / locations_expected; null when no location was expected.",
             "pipeline",
             unit="ratio",
+            maximum=1,
         ),
         count(
             "locations_reporting_unexpected",
@@ -370,7 +442,13 @@ def _feed_fields() -> tuple[Field, ...]:
     statuses = "; ".join(f"`{status}`: {meaning}" for status, meaning in FEED_STATUSES.items())
     return (
         *(
-            Field(f"{feed}_status", "string", f"The {feed} feed on the report date. {statuses}.", "pipeline")
+            Field(
+                f"{feed}_status",
+                "category",
+                f"The {feed} feed on the report date. {statuses}.",
+                "pipeline",
+                values=tuple(FEED_STATUSES),
+            )
             for feed in FEEDS
         ),
         Field(
@@ -407,7 +485,7 @@ PROVIDER_DAILY = Dataset(
     partition_columns=NATIONAL_PARTITION_COLUMNS,
     fields=(
         _REPORT_DATE,
-        Field("provider_id", "string", "CQC provider id.", DIRECTORY, nullable=False),
+        Field("provider_id", "string", "CQC provider id.", DIRECTORY, nullable=False, pattern=CQC_LOCATION_ID_PATTERN),
         Field("provider_name", "string", "Provider name, once the directory's provider record is loaded.", DIRECTORY),
         Field(
             "councils_reporting",

@@ -25,6 +25,7 @@ from careshare.feeds import FeedSpec, feed_spec
 from careshare.platform import Platform
 from careshare.quality.runs import validate_feed_day
 from careshare.quality.validate import ValidationReport
+from careshare.quality.warned import store_warned_rows
 from careshare.sources.delivery import HTTP_ROUTE, Delivery
 from careshare.warehouse import clip
 
@@ -254,6 +255,7 @@ def _stage(
         platform.warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
         platform.warehouse.insert_frame(connection, "stg_submission", staged)
         platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
+        store_warned_rows(platform.warehouse, connection, _delivery(feed, report_date, sha256), report, held)
         _mark_delivery(platform, connection, feed, report_date, sha256, LOADED, parsed.rows_delivered, None)
         platform.warehouse.execute(connection, "registry/supersede_older", _delivery(feed, report_date, sha256))
         _record_feed_day(platform, connection, result, rule=None)

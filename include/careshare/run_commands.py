@@ -3,6 +3,7 @@ and look at what was delivered.
 
     careshare run stage {reference,fetch,load,merge,publish,quality,recheck} --date D
     careshare run stage merge --date D --repin-directory   # merge against the newest directory load
+    careshare run stage publish --date D --note "why"      # the note every new release of D states
     careshare run day --date D            # or --from D1 --to D2, one progress line per stage
     careshare registry show [--feed F] [--date D] [--json]
 
@@ -32,13 +33,18 @@ def register_run(groups: Any) -> None:
     from careshare.stages import STAGES
 
     stage = commands.add_parser("stage", help="one stage for each date")
-    stage.add_argument("stage", choices=STAGES)
+    stage.add_argument("stage", choices=STAGES, help="the stage to run")
     _date_options(stage)
     stage.add_argument(
         "--repin-directory",
         action="store_true",
         help="merge only: a merged date keeps reading the CQC directory load of its first merge, so a rerun "
         "gives the same result; this moves the date to the newest load, on purpose, and merges it again",
+    )
+    stage.add_argument(
+        "--note",
+        help="publish only: why the date is published again (a crosswalk fix, say), stated as the reason of "
+        "every new release and in the changelogs; published, so write it for readers (at most 500 characters)",
     )
     stage.set_defaults(handler=_run_stage)
 
@@ -51,7 +57,7 @@ def register_registry(groups: Any) -> None:
     registry = groups.add_parser("registry", help="the delivery registry")
     commands = registry.add_subparsers(dest="command", metavar="COMMAND", required=True)
     show = commands.add_parser("show", help="deliveries with status, sha256, rows and what superseded them")
-    show.add_argument("--feed", choices=[feed.value for feed in FEEDS])
+    show.add_argument("--feed", choices=[feed.value for feed in FEEDS], help="one feed only")
     show.add_argument("--date", type=date.fromisoformat, help="one report date, YYYY-MM-DD")
     show.add_argument("--json", action="store_true", help="one JSON object per line, every field in full")
     show.add_argument(
@@ -91,14 +97,26 @@ def _run_stage(args: argparse.Namespace) -> int:
     days = report_dates(args)
     if args.repin_directory and args.stage != "merge":
         raise SystemExit(_usage("--repin-directory is an option of the merge stage only"))
+    if args.note is not None and args.stage != "publish":
+        raise SystemExit(_usage("--note is an option of the publish stage only"))
+    note = _release_note(args.note)
     run = _local_run(args)
-    run.repin_directory = args.repin_directory
+    run.repin_directory, run.note = args.repin_directory, note
     worst = 0
     for number, day in enumerate(days, start=1):
         report = run.stage(args.stage, day)
         print_report(report, _counter(number, len(days)))
         worst = max(worst, 0 if report.status == "ok" else 1)
     return worst
+
+
+def _release_note(note: str | None) -> str | None:
+    from careshare.publish.revisions import BadNote, checked_note
+
+    try:
+        return checked_note(note)
+    except BadNote as refused:
+        raise SystemExit(_usage(str(refused))) from refused
 
 
 def _run_days(args: argparse.Namespace) -> int:

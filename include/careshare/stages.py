@@ -37,11 +37,13 @@ class StageReport:
 
 @dataclass
 class LocalRun:
-    """`repin_directory`: the merge stage moves its dates to the newest directory load."""
+    """`repin_directory`: the merge stage moves its dates to the newest directory load; `note`: the
+    publish stage's word on why, stated by each new release."""
 
     environment: LocalEnvironment
     platform: Platform
     repin_directory: bool = False
+    note: str | None = None
 
     @classmethod
     def from_env(cls) -> LocalRun:
@@ -165,11 +167,15 @@ def _publish(run: LocalRun, day: date) -> tuple[str, str]:
     check = check_publication(run.platform, day)
     if check.failure:
         return FAILED, check.failure
-    result = publish_day(run.platform, day)
+    result = publish_day(run.platform, day, note=run.note)
     releases = ", ".join(
         f"{r.dataset} v{r.version}{'' if r.new else ' (unchanged)'} {r.rows} rows" for r in result.releases
     )
-    return OK, releases
+    reasons = sorted({r.reason["text"] for r in result.releases if r.new and r.version > 1 and r.reason})
+    said = [f"reason: {text}" for text in reasons]
+    if run.note and not any(r.new for r in result.releases):
+        said.append("nothing changed, so no release states the note")
+    return OK, "; ".join([releases, *said])
 
 
 def _quality(run: LocalRun, day: date) -> tuple[str, str]:

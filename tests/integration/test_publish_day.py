@@ -8,6 +8,7 @@ from datetime import date
 import pyarrow.dataset as ds
 import pyarrow.fs
 import pytest
+import sqlalchemy as sa
 
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish import publish_day
@@ -57,9 +58,40 @@ def test_a_day_goes_from_the_warehouse_to_a_hive_view_encrypted_and_typed(platfo
             assert head["ContentType"] != "application/octet-stream", item["Key"]
 
     releases = platform.warehouse.query_frame("publish/releases/of_day", {"report_date": DAY})
-    assert releases[["dataset", "version", "row_count", "rows_added"]].values.tolist() == [
-        ["location_daily", 1, 13, 13]
+    assert releases[["dataset", "version", "row_count", "rows_added", "reason_kind"]].values.tolist() == [
+        ["location_daily", 1, 13, 13, "first_release"]
     ]
+    inputs = platform.warehouse.query_frame("publish/releases/inputs_of_day", {"report_date": DAY})
+    assert inputs[["feed", "status"]].values.tolist() == [
+        ["cqc_update", "missing"],
+        ["ct_care_homes", "missing"],
+        ["ct_home_care", "missing"],
+    ], "no feed day recorded: every feed stated missing, with no file"
+
+
+def test_a_republication_states_its_note_in_the_warehouse_and_its_manifest(platform):
+    table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
+    load_rows(platform, table)
+    publish_day(platform, DAY, ONLY_LOCATIONS)
+    with platform.warehouse.transaction() as connection:
+        connection.execute(
+            sa.text("UPDATE location_daily SET beds_vacant = beds_vacant + 1 WHERE la_code = 'E09000033'")
+        )
+    (outcome,) = publish_day(platform, DAY, ONLY_LOCATIONS, note="  beds corrected\nby hand ").releases
+    assert (outcome.version, outcome.reason["kind"], outcome.reason["note"]) == (
+        2,
+        "operator_rerun",
+        "beds corrected by hand",
+    )
+    assert outcome.changes.as_dict() == {"added": 0, "removed": 0, "changed": 3, "unchanged": 10, "lineage_only": 0}
+    releases = platform.warehouse.query_frame("publish/releases/of_day", {"report_date": DAY})
+    assert releases[["version", "reason_kind", "note", "rows_changed"]].values.tolist()[-1] == [
+        2,
+        "operator_rerun",
+        "beds corrected by hand",
+        3,
+    ]
+    assert releases["changes_key"].tolist()[-1] == outcome.changes_detail["key"]
 
 
 def test_republishing_unchanged_rows_adds_no_release(platform):

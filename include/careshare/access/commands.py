@@ -24,16 +24,21 @@ def register_access(groups: Any) -> None:
     check.set_defaults(handler=_check)
 
     policies = commands.add_parser("policies", help="write each recipient's IAM policy documents as JSON")
-    policies.add_argument("--out", type=Path, required=True)
+    policies.add_argument("--out", type=Path, required=True, help="folder for the <policy name>.json files")
     policies.set_defaults(handler=_policies)
 
-    provision = commands.add_parser("provision", help="create or update the recipients' IAM users and policies")
+    provision = commands.add_parser(
+        "provision", help="create, update or delete the recipients' IAM users and policies to match the configuration"
+    )
+    provision.add_argument(
+        "--dry-run", action="store_true", help="print what would be created, changed and deleted, and change nothing"
+    )
     provision.set_defaults(handler=_provision)
 
     presign = commands.add_parser("presign", help="time-limited links to a recipient's files of one release")
-    presign.add_argument("--recipient", required=True)
-    presign.add_argument("--dataset", required=True)
-    presign.add_argument("--date", type=date.fromisoformat, required=True)
+    presign.add_argument("--recipient", required=True, help="a recipient id (`careshare access check` lists them)")
+    presign.add_argument("--dataset", required=True, help="a published dataset, e.g. location_daily")
+    presign.add_argument("--date", type=date.fromisoformat, required=True, help="the report date, YYYY-MM-DD")
     presign.add_argument("--version", type=int, default=None, help="default: the current version")
     presign.add_argument("--expires", type=duration, default=timedelta(hours=24), help="e.g. 30m, 24h, 7d")
     presign.set_defaults(handler=_presign)
@@ -87,12 +92,20 @@ def _policies(args: argparse.Namespace) -> int:
 
 
 def _provision(args: argparse.Namespace) -> int:
+    """One line per change, as it is made (or, with --dry-run, as it would be)."""
     import boto3
 
-    from careshare.access.iam import provision
+    from careshare.access.iam import plan
 
-    report = provision(boto3.client("iam"), _grants(args))
-    print(json.dumps(report.__dict__, indent=2))
+    iam = boto3.client("iam")
+    planned = plan(iam, _grants(args))
+    if args.dry_run:
+        for change in planned.changes:
+            print(change)
+    else:
+        planned.apply(iam, lambda change: print(change, flush=True))
+    done = "would be made (dry run)" if args.dry_run else "made"
+    print(f"{len(planned.changes)} changes {done}; {len(planned.unchanged)} policies unchanged", file=sys.stderr)
     return 0
 
 

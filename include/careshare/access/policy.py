@@ -23,7 +23,8 @@ from careshare.reference import LocalAuthorities
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_LIMIT = 6144
-POLICY_PATH = "/careshare/"
+IAM_PATH = "/careshare/"  # careshare's IAM users and policies, and nothing else, live here
+USER_PREFIX = "careshare-"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def policy_name(recipient: Recipient, part: int = 1) -> str:
 
 
 def user_name(recipient: Recipient) -> str:
-    return f"careshare-{recipient.id}"
+    return f"{USER_PREFIX}{recipient.id}"
 
 
 def readable_prefixes(recipient: Recipient, datasets: Iterable[Dataset], reference: LocalAuthorities) -> list[str]:

@@ -1,13 +1,14 @@
 """Publish a report date: every dataset in careshare.datasets as a verified, versioned release.
 
-See careshare.publish.release for the protocol and careshare.publish.layout for the keys.
+See careshare.publish.release for the protocol, careshare.publish.layout for the keys and
+careshare.publish.revisions for what each release says caused it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from careshare.datasets import DATASETS, Dataset
@@ -17,6 +18,7 @@ from careshare.publish.completeness import Completeness, feed_completeness, summ
 from careshare.publish.docs import publish_docs, schema_reference
 from careshare.publish.formats import to_arrow
 from careshare.publish.release import ReleaseOutcome, publish_release
+from careshare.publish.revisions import checked_note, instant, release_inputs
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +37,22 @@ class PublishResult:
         }
 
 
-def publish_day(platform: Platform, report_date: date, datasets: dict[str, Dataset] | None = None) -> PublishResult:
+def publish_day(
+    platform: Platform, report_date: date, datasets: dict[str, Dataset] | None = None, *, note: str | None = None
+) -> PublishResult:
+    """`note`: an operator's word on why the date is published again, stated by every new release."""
     chosen = DATASETS if datasets is None else datasets
+    note = checked_note(note)
     result = PublishResult(report_date, docs_updated=publish_docs(platform.publication))
     completeness = feed_completeness(platform.warehouse, report_date)
     if not completeness.complete:
         log.warning("%s is published incomplete: %s", report_date, summary(completeness.document()))
+    inputs = release_inputs(platform.warehouse, report_date, completeness)
     for dataset in chosen.values():
-        outcome = publish_dataset(platform, dataset, report_date, completeness)
+        outcome = publish_dataset(platform, dataset, report_date, completeness, inputs, note)
         result.releases.append(outcome)
         log.info(
-            "%s %s: version %d (%s), %d rows in %d files, changes %s",
+            "%s %s: version %d (%s), %d rows in %d files, changes %s, reason %s",
             dataset.name,
             report_date,
             outcome.version,
@@ -53,12 +60,18 @@ def publish_day(platform: Platform, report_date: date, datasets: dict[str, Datas
             outcome.rows,
             outcome.scopes,
             outcome.changes.as_dict(),
+            outcome.reason["text"] if outcome.reason else None,
         )
     return result
 
 
 def publish_dataset(
-    platform: Platform, dataset: Dataset, report_date: date, completeness: Completeness
+    platform: Platform,
+    dataset: Dataset,
+    report_date: date,
+    completeness: Completeness,
+    inputs: list[dict[str, Any]],
+    note: str | None,
 ) -> ReleaseOutcome:
     frame = platform.warehouse.query_frame(f"publish/{dataset.name}", directory_day(platform.warehouse, report_date))
     outcome = publish_release(
@@ -69,30 +82,56 @@ def publish_dataset(
         platform.local_authorities,
         schema=schema_reference(dataset),
         completeness=completeness.document(),
+        inputs=inputs,
+        note=note,
     )
     record_release(platform, outcome)
     return outcome
 
 
 def record_release(platform: Platform, outcome: ReleaseOutcome) -> None:
-    changes = outcome.changes
-    published_at = datetime.fromisoformat(outcome.published_at.replace("Z", "+00:00")).astimezone(UTC)
+    """The release and what it was built from, as its manifest states them; the reason's deliveries
+    are the inputs that caused it."""
+    changes, stated = outcome.changes, outcome.reason or {}
+    caused = {entry["feed"] for entry in stated.get("deliveries", [])}
+    release = {"dataset": outcome.dataset, "report_date": outcome.report_date, "version": outcome.version}
     with platform.warehouse.transaction() as connection:
         platform.warehouse.execute(
             connection,
             "publish/releases/record",
             {
-                "dataset": outcome.dataset,
-                "report_date": outcome.report_date,
-                "version": outcome.version,
-                "published_at": published_at.replace(tzinfo=None),
+                **release,
+                "published_at": _naive_utc(outcome.published_at),
                 "row_count": outcome.rows,
                 "scopes": outcome.scopes,
                 "rows_added": changes.added,
                 "rows_removed": changes.removed,
                 "rows_changed": changes.changed,
                 "rows_unchanged": changes.unchanged,
+                "rows_lineage_only": changes.lineage_only,
                 "fingerprint": outcome.fingerprint,
                 "manifest_key": outcome.manifest_key,
+                "reason_kind": stated.get("kind"),
+                "reason": stated.get("text"),
+                "note": stated.get("note"),
+                "changes_key": (outcome.changes_detail or {}).get("key"),
             },
         )
+        inputs = [
+            {
+                **release,
+                "feed": entry["feed"],
+                "status": entry["status"],
+                "sha256": entry["sha256"],
+                "received_at": entry["received_at"] and _naive_utc(entry["received_at"]),
+                "caused": entry["feed"] in caused,
+            }
+            for entry in outcome.inputs
+        ]
+        if inputs:
+            platform.warehouse.execute(connection, "publish/releases/record_input", inputs)
+
+
+def _naive_utc(text: str) -> datetime:
+    """The warehouse keeps UTC instants without a zone."""
+    return instant(text).replace(tzinfo=None)

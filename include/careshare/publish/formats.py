@@ -1,26 +1,41 @@
 """The published files, built deterministically (the same rows give the same bytes).
 
-Parquet for analysts: the partition columns live in the path only (the hive convention).
+Parquet for analysts: the partition columns live in the path only (the hive convention); answers
+are ordered dictionaries holding the whole answer set, and pandas metadata makes `pd.read_parquet`
+give nullable integers and ordered categoricals.
 CSV for spreadsheets: every column, UTF-8 with a byte order mark so that Excel opens accented
-names correctly, CRLF line ends (RFC 4180), and text cells that a spreadsheet would run as a
-formula prefixed with an apostrophe (`'`).
+names correctly, CRLF line ends (RFC 4180), timestamps with their offset, and text cells that a
+spreadsheet would run as a formula prefixed with an apostrophe (`'`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import unicodedata
 from datetime import UTC, date, datetime
+from functools import cache
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from careshare.datasets import Dataset
+from careshare.datasets import Dataset, Field
 
 CSV_ENCODING = "utf-8-sig"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = "=+-@"  # compared after NFKC, which folds the full-width and small forms (＝＋－＠) onto them
+CONTROL_STARTS = ("\t", "\r")
+PANDAS_DTYPES = {
+    "string": "str",
+    "category": "category",
+    "int32": "Int32",
+    "float64": "float64",
+    "bool": "bool",
+    "date": "object",
+    "timestamp": "datetime64[us, UTC]",
+}
 
 
 class DuplicateRows(ValueError):
@@ -37,21 +52,38 @@ def key_columns(dataset: Dataset) -> list[str]:
 
 def to_arrow(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
     """Cast warehouse rows (SQLite or PostgreSQL types) to the published schema."""
-    columns = {}
-    for f in dataset.fields:
-        values = frame[f.name]
-        if f.type == "date":
-            values = pd.to_datetime(values).dt.date
-        elif f.type == "timestamp":
-            values = pd.to_datetime(values, utc=True)
-        elif f.type == "bool":
-            values = values.astype("boolean")
-        elif f.type == "int32":
-            values = pd.to_numeric(values).astype("Int32")
-        elif f.type == "float64":
-            values = pd.to_numeric(values).astype("Float64")
-        columns[f.name] = pa.array(values, type=f.arrow_type, from_pandas=True)
-    return pa.table(columns, schema=dataset.arrow_schema())
+    return pa.table({f.name: _arrow_column(frame[f.name], f) for f in dataset.fields}, schema=dataset.arrow_schema())
+
+
+def _arrow_column(values: pd.Series, field: Field) -> pa.Array:
+    if field.type == "category":
+        return answer_array(pa.array(values, type=pa.string(), from_pandas=True), field)
+    if field.type == "date":
+        values = pd.to_datetime(values).dt.date
+    elif field.type == "timestamp":
+        # The contract's times are to the second; the CSV writes seconds, so both files hold the same instant.
+        values = pd.to_datetime(values, utc=True).dt.floor("s")
+    elif field.type == "bool":
+        values = values.astype("boolean")
+    elif field.type == "int32":
+        values = pd.to_numeric(values).astype("Int32")
+    elif field.type == "float64":
+        values = pd.to_numeric(values).astype("Float64")
+    return pa.array(values, type=field.arrow_type, from_pandas=True)
+
+
+def answer_array(values: pa.Array | pa.ChunkedArray, field: Field) -> pa.DictionaryArray:
+    """The answers indexed into the field's whole answer set, so every file carries the same categories
+    in the same order; an answer outside the set is refused, never published as missing."""
+    text = pc.cast(values, pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    answers = pa.array(field.values, type=pa.string())
+    indices = pc.index_in(text, value_set=answers)
+    unknown = pc.filter(text, pc.and_(pc.is_null(indices), pc.is_valid(text)))
+    if len(unknown):
+        raise ValueError(f"{field.name}: {sorted(set(unknown.to_pylist()))} not among its answers {field.values}")
+    return pa.DictionaryArray.from_arrays(indices.cast(pa.int8()), answers, ordered=True)
 
 
 def split_by_council(table: pa.Table, dataset: Dataset) -> dict[str | None, pa.Table]:
@@ -64,10 +96,18 @@ def split_by_council(table: pa.Table, dataset: Dataset) -> dict[str | None, pa.T
 
 def in_key_order(table: pa.Table, dataset: Dataset) -> pa.Table:
     keys = key_columns(dataset) or [n for n in dataset.column_names if n not in dataset.partition_columns]
-    ordered = table.sort_by([(name, "ascending") for name in keys])
+    ordered = table.take(pc.sort_indices(_as_text(table.select(keys)), [(name, "ascending") for name in keys]))
     if key_columns(dataset):
         _refuse_duplicates(ordered, dataset)
     return ordered
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    """Answers as their text: arrow sorts no dictionary column."""
+    return pa.table(
+        [pc.cast(c, pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+        names=table.column_names,
+    )
 
 
 def _refuse_duplicates(table: pa.Table, dataset: Dataset) -> None:
@@ -81,10 +121,29 @@ def _refuse_duplicates(table: pa.Table, dataset: Dataset) -> None:
 
 def parquet_bytes(table: pa.Table, dataset: Dataset) -> bytes:
     """One file's rows without the partition columns, which the path carries."""
-    body = table.drop_columns([name for name in dataset.partition_columns if name in table.column_names])
+    fields = [f for f in dataset.fields if f.name not in dataset.partition_columns]
+    columns = [answer_array(table.column(f.name), f) if f.values else table.column(f.name) for f in fields]
+    schema = dataset.arrow_schema(without_partitions=True).with_metadata(pandas_metadata(dataset))
     sink = io.BytesIO()
-    pq.write_table(body, sink, compression="zstd", write_statistics=True, store_schema=True)
+    pq.write_table(pa.table(columns, schema=schema), sink, compression="zstd", write_statistics=True, store_schema=True)
     return sink.getvalue()
+
+
+@cache
+def pandas_metadata(dataset: Dataset) -> dict[bytes, bytes]:
+    """The pandas dtype of each column as pyarrow records it, so that `pd.read_parquet` gives nullable
+    Int32 counts (not float64 where a count is missing) and ordered categoricals. Library versions are
+    left out so that the same rows keep giving the same bytes."""
+    fields = [f for f in dataset.fields if f.name not in dataset.partition_columns]
+    empty = pd.DataFrame({f.name: pd.Series([], dtype=pandas_dtype(f)) for f in fields})
+    described = pa.Table.from_pandas(empty, schema=dataset.arrow_schema(without_partitions=True), preserve_index=False)
+    metadata = {k: v for k, v in described.schema.pandas_metadata.items() if k not in ("creator", "pandas_version")}
+    return {b"pandas": json.dumps(metadata, sort_keys=True).encode()}
+
+
+def pandas_dtype(field: Field) -> object:
+    """The dtype `pd.read_parquet` gives the field."""
+    return pd.CategoricalDtype(field.values, ordered=True) if field.values else PANDAS_DTYPES[field.type]
 
 
 def csv_bytes(table: pa.Table, dataset: Dataset) -> bytes:
@@ -98,11 +157,22 @@ def csv_bytes(table: pa.Table, dataset: Dataset) -> bytes:
 
 def neutralise(text: str) -> str:
     """A text cell that Excel, LibreOffice or Google Sheets would evaluate is made literal."""
-    return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
+    return f"'{text}" if _runs_as_formula(text) else text
+
+
+def _runs_as_formula(text: str) -> bool:
+    """A leading tab or carriage return (OWASP's list), or `= + - @` after any leading whitespace, which
+    imports such as LibreOffice's *Trim spaces* drop before reading the cell; their full-width and small
+    forms too, which spreadsheets in East Asian locales can read as the ASCII ones. The DDE forms
+    (`=cmd|' /C calc'!A0`, `@SUM(1)*cmd|…`) start the same way."""
+    if text.startswith(CONTROL_STARTS):
+        return True
+    visible = text.lstrip()
+    return bool(visible) and unicodedata.normalize("NFKC", visible[0]) in FORMULA_STARTS
 
 
 def _csv_cells(values: list, kind: str) -> list[str]:
-    if kind == "string":
+    if kind in ("string", "category"):
         return ["" if v is None else neutralise(v) for v in values]
     if kind == "bool":
         return ["" if v is None else ("true" if v else "false") for v in values]
@@ -114,5 +184,6 @@ def _csv_cells(values: list, kind: str) -> list[str]:
 
 
 def _utc_text(value: datetime) -> str:
-    """`YYYY-MM-DD HH:MM:SS` in UTC: Excel and Power Query read it as a date-time."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    """`YYYY-MM-DD HH:MM:SS+00:00`: the offset makes DuckDB, pandas and Power Query (`datetimezone`) read
+    the UTC instant the Parquet holds, not a wall time in the reader's zone."""
+    return value.astimezone(UTC).isoformat(sep=" ")

@@ -5,8 +5,11 @@ Council first, so that one prefix is one recipient's grant::
     <dataset>/la_code=<code>/report_date=<date>/part-0.parquet          current view (hive)
     <dataset>/la_code=<code>/_releases/report_date=<date>/v0002.json     the council's release manifest
     <dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.*     every release's Parquet and CSV
+    <dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.changes.json   the council's changed keys
     <dataset>/la_code=<code>/_index.json                                 every release and the latest
+    <dataset>/la_code=<code>/_CHANGELOG.md                               the same for people
     _manifests/<dataset>/report_date=<date>/v0002.json                   the commit: the release manifest
+    _manifests/<dataset>/report_date=<date>/<sha256>.changes.json        every changed key of a release
     _manifests/<dataset>/latest.json                                     the dataset's latest release
     _staging/<dataset>/report_date=<date>/<run token>/...                files before verification
     _docs/...                                                            data dictionary and schemas
@@ -84,15 +87,29 @@ class Scope:
     def manifest(self, report_date: date, version: int) -> str:
         return f"{self.root}_releases/report_date={report_date.isoformat()}/{version_name(version)}.json"
 
+    def changes_file(self, report_date: date, sha256: str) -> str:
+        return f"{self.root}_releases/report_date={report_date.isoformat()}/{content_address(sha256)}.changes.json"
+
     @property
     def index(self) -> str:
         return f"{self.root}_index.json"
+
+    @property
+    def changelog(self) -> str:
+        """`_` first, like the index: hive readers skip it."""
+        return f"{self.root}_CHANGELOG.md"
 
 
 def checked_dataset(name: str) -> str:
     if not DATASET_NAME.match(name):
         raise UncheckedKeyPart(f"{name!r} is not a dataset name")
     return name
+
+
+def content_address(sha256: str) -> str:
+    if not SHA256.match(sha256):
+        raise UncheckedKeyPart(f"not a content address: {sha256!r}")
+    return sha256
 
 
 def version_name(version: int) -> str:
@@ -107,6 +124,10 @@ def release_prefix(dataset: str, report_date: date) -> str:
 
 def release_manifest(dataset: str, report_date: date, version: int) -> str:
     return f"{release_prefix(dataset, report_date)}{version_name(version)}.json"
+
+
+def release_changes(dataset: str, report_date: date, sha256: str) -> str:
+    return f"{release_prefix(dataset, report_date)}{content_address(sha256)}.changes.json"
 
 
 def release_complete(dataset: str, report_date: date, version: int) -> str:

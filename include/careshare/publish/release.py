@@ -5,12 +5,14 @@
    completeness), there is nothing to release.
 3. Check each new file's schema and rows, then stage it under `_staging/`.
 4. Copy them to their content-addressed release keys (invisible until a manifest names them); the
-   store computes each copy's SHA-256, which must be the one the key and the manifest name.
+   store computes each copy's SHA-256, which must be the one the key and the manifest name. Compare
+   each changed council's rows with the current release's, by key (careshare.publish.changes), and
+   write the lists of changed keys, content-addressed too.
 5. Commit: write the release manifest `vNNNN.json` with If-None-Match, so of two runs only one
    commits a version; the loser re-reads the winner and tries the next version if it differs.
 6. After the commit: each council's manifest, the current hive view, the councils' indexes and
-   the dataset's `latest` pointer; then a completion marker. Every step is idempotent, and a rerun
-   that finds a committed release without its marker finishes it.
+   changelogs, and the dataset's `latest` pointer; then a completion marker. Every step is
+   idempotent, and a rerun that finds a committed release without its marker finishes it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import io
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,10 +32,11 @@ import pyarrow.parquet as pq
 from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
-from careshare.publish.changes import Changes, compare, unchanged
+from careshare.publish.changes import LINEAGE_COLUMNS, Changes, Revision, compare, first_release, row_key, unchanged
 from careshare.publish.completeness import summary
-from careshare.publish.formats import csv_bytes, key_columns, parquet_bytes, split_by_council
+from careshare.publish.formats import csv_bytes, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
+from careshare.publish.revisions import changelog, reason, utc_text
 from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes, checksum_problem, refuse_if
 from careshare.reference import LocalAuthorities
 from careshare.storage import ObjectStore
@@ -41,6 +44,7 @@ from careshare.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = "careshare-release/1"
+CHANGES_FORMAT = "careshare-changes/1"
 COMMIT_ATTEMPTS = 5
 STAGING_MAX_AGE = timedelta(hours=6)  # far longer than any publish run: older staging is abandoned
 
@@ -82,6 +86,9 @@ class ReleaseOutcome:
     fingerprint: str
     manifest_key: str
     complete: bool | None  # None: published without a statement of the feeds
+    reason: Document | None  # None: published before releases stated one
+    inputs: list[Document] = field(default_factory=list)
+    changes_detail: Document | None = None
     withdrawn: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +102,7 @@ class ReleaseOutcome:
             "changes": self.changes.as_dict(),
             "withdrawn": self.withdrawn,
             "complete": self.complete,
+            "reason": self.reason["text"] if self.reason else None,
             "published_at": self.published_at,
             "manifest": self.manifest_key,
         }
@@ -128,11 +136,16 @@ def publish_release(
     *,
     schema: Document,
     completeness: Document | None = None,
+    inputs: Sequence[Document] = (),
+    note: str | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReleaseOutcome:
     """Publish `table` as the report date's release of `dataset` unless it is already the current one.
 
-    `completeness`: what the date's feeds gave (careshare.publish.completeness), stated in every manifest.
+    `completeness`: what the date's feeds gave (careshare.publish.completeness), stated in every manifest;
+    `inputs` and `note`: what the release was built from and an operator's note, from which its reason
+    follows (careshare.publish.revisions). Neither makes a release by itself: unchanged files and
+    completeness are no new version.
     """
     parts = build_parts(table, dataset, reference)
     content = fingerprint(parts, completeness)
@@ -145,7 +158,14 @@ def publish_release(
         token = staging_token(now())
         staged = stage(store, dataset, report_date, parts, previous, token)
         promote(store, staged, dataset)
-        manifest = release_manifest(store, dataset, report_date, parts, previous, content, schema, completeness, now())
+        revisions = revise(store, dataset, report_date, parts, previous)
+        stated = {
+            "schema": schema,
+            "completeness": completeness,
+            "inputs": list(inputs),
+            "reason": reason(previous, list(inputs), note),
+        }
+        manifest = release_manifest(store, dataset, report_date, parts, previous, content, revisions, stated, now())
         key = layout.release_manifest(dataset.name, report_date, manifest["version"])
         committed = store.put(key, canonical_json(manifest), if_absent=True)
         store.delete([s.staged_key for s in staged])
@@ -214,6 +234,66 @@ def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> N
     refuse_if(dataset, "promoted files", [problem for _, problem in wrong])
 
 
+def revise(
+    store: ObjectStore, dataset: Dataset, report_date: date, parts: dict[str, Part], previous: Document | None
+) -> dict[str, Revision]:
+    """label -> what changed since the current release, for every scope now published or withdrawn."""
+    before, known = (previous["parts"] if previous else {}), _files_of(previous)
+    labels = sorted(set(parts) | set(before))
+
+    def revision(label: str) -> Revision:
+        part, old = parts.get(label), before.get(label)
+        if part is not None and previous is None:
+            return first_release(part.rows)
+        if part is not None and known.get((label, layout.PARQUET)) == part.sha256(layout.PARQUET):
+            return unchanged(part.rows)
+        new = None if part is None else part.table.drop_columns(["report_date"])
+        return compare(None if old is None else _published_rows(store, label, old, dataset), new, row_key(dataset))
+
+    return dict(zip(labels, in_parallel(revision, labels), strict=True))
+
+
+def _published_rows(store: ObjectStore, label: str, entry: Document, dataset: Dataset) -> pa.Table:
+    """A released file's rows with its council back from the path, as the new rows carry it."""
+    rows = pq.read_table(io.BytesIO(store.get(entry["files"][layout.PARQUET]["key"])))
+    if dataset.national:
+        return rows
+    return rows.append_column("la_code", pa.array([label] * rows.num_rows, pa.string()))
+
+
+def write_change_lists(
+    store: ObjectStore, dataset: Dataset, report_date: date, version: int, revisions: dict[str, Revision]
+) -> tuple[Document | None, dict[str, Document]]:
+    """Every changed key, per scope beside its manifest and for the release beside the commit;
+    content-addressed, so a run that loses the commit leaves nothing a reader is pointed to."""
+    named = {label: revision for label, revision in revisions.items() if revision.names_keys}
+    header = {
+        "format": CHANGES_FORMAT,
+        "dataset": dataset.name,
+        "report_date": report_date.isoformat(),
+        "version": version,
+        "key": row_key(dataset),
+        "lineage_columns": list(LINEAGE_COLUMNS),
+    }
+
+    def write(place: Callable[[str], str], document: Document) -> Document:
+        data = canonical_json(document)
+        sha256 = hashlib.sha256(data).hexdigest()
+        store.put(place(sha256), data)
+        return {"key": place(sha256), "sha256": sha256}
+
+    def scope_list(label: str) -> Document:
+        scope = _scope(dataset.name, label)
+        document = {**header, "la_code": scope.la_code, **named[label].listing()}
+        return write(lambda sha256: scope.changes_file(report_date, sha256), document)
+
+    if not named:
+        return None, {}
+    scopes = dict(zip(named, in_parallel(scope_list, list(named)), strict=True))
+    everything = {**header, "scopes": {label: revision.listing() for label, revision in named.items()}}
+    return write(lambda sha256: layout.release_changes(dataset.name, report_date, sha256), everything), scopes
+
+
 def release_manifest(
     store: ObjectStore,
     dataset: Dataset,
@@ -221,24 +301,29 @@ def release_manifest(
     parts: dict[str, Part],
     previous: Document | None,
     content: str,
-    schema: Document,
-    completeness: Document | None,
+    revisions: dict[str, Revision],
+    stated: Document,
     moment: datetime,
 ) -> Document:
+    """The manifest of the next version; first writes the lists of changed keys it points to.
+    `stated`: the schema, completeness, inputs and reason it carries."""
     version = previous["version"] + 1 if previous else 1
     before = previous["parts"] if previous else {}
-    changes = dict(
-        zip(
-            parts,
-            in_parallel(lambda label: _part_changes(store, dataset, parts[label], before.get(label)), list(parts)),
-            strict=True,
-        )
-    )
+    release_list, scope_lists = write_change_lists(store, dataset, report_date, version, revisions)
     known = _files_of(previous)
     refreshed = {
         label for label, part in parts.items() if any(known.get((label, f)) != part.sha256(f) for f in layout.FORMATS)
     }
-    restated = set(parts) if previous is None or _completeness(previous) != completeness else refreshed
+    restated = set(parts) if previous is None or _completeness(previous) != stated["completeness"] else refreshed
+
+    def changes(label: str) -> Document:
+        revision = revisions[label]
+        return {
+            "changes": revision.counts.as_dict(),
+            "changes_detail": scope_lists.get(label),
+            "changed_keys": revision.preview() if revision.names_keys else None,
+        }
+
     entries = {
         label: {
             "rows": part.rows,
@@ -253,45 +338,30 @@ def release_manifest(
                 for fmt in layout.FORMATS
             },
             "files_changed": label in refreshed,
-            "changes": changes[label].as_dict(),
+            **changes(label),
         }
         for label, part in sorted(parts.items())
     }
-    removed = {label: Changes(removed=entry["rows"]) for label, entry in sorted(before.items()) if label not in parts}
     withdrawn = {
-        label: {
-            "rows": 0,
-            "manifest": _scope(dataset.name, label).manifest(report_date, version),
-            "changes": change.as_dict(),
-        }
-        for label, change in removed.items()
+        label: {"rows": 0, "manifest": _scope(dataset.name, label).manifest(report_date, version), **changes(label)}
+        for label in sorted(before)
+        if label not in parts
     }
-    total = sum([*changes.values(), *removed.values()], Changes())
     return {
         "format": MANIFEST_FORMAT,
         "dataset": dataset.name,
         "report_date": report_date.isoformat(),
         "version": version,
         "previous_version": previous["version"] if previous else None,
-        "published_at": moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "published_at": utc_text(moment),
         "fingerprint": content,
-        "schema": schema,
-        "completeness": completeness,
+        **stated,
         "rows": sum(part.rows for part in parts.values()),
-        "changes": total.as_dict(),
+        "changes": sum((r.counts for r in revisions.values()), Changes()).as_dict(),
+        "changes_detail": release_list,
         "parts": entries,
         "withdrawn": withdrawn,
     }
-
-
-def _part_changes(store: ObjectStore, dataset: Dataset, part: Part, before: Document | None) -> Changes:
-    if before is None:
-        return Changes(added=part.rows)
-    if before["files"][layout.PARQUET]["sha256"] == part.sha256(layout.PARQUET):
-        return unchanged(part.rows)
-    old = pq.read_table(io.BytesIO(store.get(before["files"][layout.PARQUET]["key"])))
-    new = part.table.drop_columns([c for c in dataset.partition_columns if c in part.table.column_names])
-    return compare(old, new, key_columns(dataset))
 
 
 def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
@@ -318,6 +388,8 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "completeness": completeness,
             "rows": entry["rows"],
             "changes": entry["changes"],
+            "changes_detail": entry.get("changes_detail"),
+            "reason": manifest.get("reason"),
             "files": entry.get("files", {}),
         }
         store.put(entry["manifest"], canonical_json(document), if_absent=True)
@@ -332,6 +404,9 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "manifest": entry["manifest"],
             "rows": entry["rows"],
             "changes": entry["changes"],
+            "changes_detail": entry.get("changes_detail"),
+            "changed_keys": entry.get("changed_keys"),
+            "reason": _reason_line(manifest),
             "completeness": summary(completeness),
         }
         latest = {
@@ -340,7 +415,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "current_parquet": scope.current(report_date) if entry["rows"] else None,
         }
         header = {"dataset": dataset, "la_code": scope.la_code}
-        swap_json(store, scope.index, with_release(header, version_entry, latest))
+        write_changelog(store, scope, swap_json(store, scope.index, with_release(header, version_entry, latest)))
 
     labels = [label for label in scopes if entry_of(label)["manifest"] == scopes[label].manifest(report_date, version)]
     in_parallel(council_manifest, labels)
@@ -355,6 +430,17 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
     }
     swap_json(store, layout.dataset_latest(dataset), with_latest(pointer))
     store.put(layout.release_complete(dataset, report_date, version), canonical_json(pointer), if_absent=True)
+
+
+def write_changelog(store: ObjectStore, scope: layout.Scope, index: Document) -> None:
+    """Render the index just written. A release of another date may swap the index meanwhile: render
+    again until the index read after writing is the one rendered (the last writer then saw the newest)."""
+    while True:
+        store.put(scope.changelog, changelog(index).encode())
+        newest = read_json(store, scope.index)
+        if newest is None or newest == index:
+            return
+        index = newest
 
 
 def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
@@ -409,6 +495,9 @@ def outcome(manifest: Document, *, new: bool) -> ReleaseOutcome:
             manifest["dataset"], date.fromisoformat(manifest["report_date"]), manifest["version"]
         ),
         complete=None if (stated := _completeness(manifest)) is None else stated["complete"],
+        reason=manifest.get("reason"),
+        inputs=manifest.get("inputs") or [],
+        changes_detail=manifest.get("changes_detail"),
         withdrawn=sorted(manifest["withdrawn"]),
     )
 
@@ -426,6 +515,12 @@ def _files_of(manifest: Document | None) -> dict[tuple[str, str], str]:
 def _completeness(manifest: Document) -> Document | None:
     """A release committed before manifests stated completeness has none."""
     return manifest.get("completeness")
+
+
+def _reason_line(manifest: Document) -> Document | None:
+    """What an index says of a release's reason; the deliveries are in its manifest."""
+    stated = manifest.get("reason")
+    return None if stated is None else {name: stated[name] for name in ("kind", "text", "note")}
 
 
 def _complete(store: ObjectStore, manifest: Document) -> bool:

@@ -1,8 +1,13 @@
 """Completion against the CQC directory: which locations were expected to answer on a report
-date, and how many of them the published data has, by council, region and service group."""
+date, and how many of them the published data has, by council, region and service group.
+
+Councils under `CARESHARE_COMPLETION_THRESHOLD` (a percentage, 50 unless set) need action: the
+daily report lists them first, worst first.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
@@ -13,6 +18,20 @@ from careshare.platform import Platform
 
 SERVICE_GROUPS = ("care_home", "community")
 COUNCIL_COLUMNS = ["la_code", "la_name", "region_code", "region_name"]
+THRESHOLD_ENV = "CARESHARE_COMPLETION_THRESHOLD"
+DEFAULT_THRESHOLD_PERCENT = 50.0
+
+
+def completion_threshold() -> float:
+    """The completion, as a share, under which a council is flagged."""
+    text = os.environ.get(THRESHOLD_ENV, "").strip().removesuffix("%")
+    try:
+        percent = float(text) if text else DEFAULT_THRESHOLD_PERCENT
+    except ValueError:
+        percent = float("nan")
+    if not 0 <= percent <= 100:
+        raise ValueError(f"{THRESHOLD_ENV}={os.environ[THRESHOLD_ENV]!r} is not a percentage from 0 to 100")
+    return percent / 100
 
 
 def expected_locations(platform: Platform, report_date: date) -> pd.DataFrame:
@@ -61,6 +80,14 @@ def completion_by_council(expected: pd.DataFrame, published: pd.DataFrame) -> pd
     result["unexpected"] = result["la_code"].map(counts).fillna(0).astype(int)
     result["completion"] = _rate(result["reported"], result["expected"])
     return result.sort_values(["region_name", "la_name"]).reset_index(drop=True)
+
+
+def needing_action_first(councils: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """`councils` with `below_threshold`: those under the threshold first, worst first, then the
+    rest in their order. A council expecting no location is never below it."""
+    below = councils["completion"].lt(threshold).fillna(False).astype(bool)
+    marked = councils.assign(below_threshold=below)
+    return pd.concat([marked[below].sort_values(["completion", "la_name"]), marked[~below]]).reset_index(drop=True)
 
 
 def completion_by_region(councils: pd.DataFrame) -> pd.DataFrame:

@@ -1,104 +1,120 @@
-"""GX Data Docs for a report date, built from every validation run recorded for it.
+"""GX Data Docs: one static site under `data_docs/` of the quality root, with the validation runs of
+every report date.
 
-GX 1.x has no S3 store, so each run builds the site into a fresh local folder (under
-CARESHARE_HOME/data_docs, removed afterwards: runs of the same date may build at once) with an
-ephemeral GX context, then uploads it, file by file, to
-`data_docs/report_date=<YYYY-MM-DD>/` under the quality root. Great Expectations is imported
-only inside functions.
+The pages are rendered from what each run recorded (`quality_run`, `quality_rule_failure` and its GX
+result JSON under `validations/`), not by GX's site builder: its pages load scripts and styles from
+CDNs and build their tables in the browser (blank offline), leave runs unnamed, and take GX's own
+`success`, which fails a run on a warning rule. Here a run reads as the daily report reads it.
+
+    data_docs/index.html                            every run, newest first (filter by date, suite)
+    data_docs/report_date=<D>/index.html            the runs of D; the daily report of D links here
+    data_docs/report_date=<D>/<suite>/<stamp>.html  one run: each expectation and what it found
+    data_docs/site.json                             the dates rendered, each with its newest run shown
+
+A build for D renders D's pages and the index; other dates' pages are left as they are. Dates the
+manifest lacks (history from before this layout, or a manifest lost to a concurrent build) are
+rendered too, a few per build, newest first; the index shows only runs whose pages exist.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
 from careshare.platform import Platform
-from careshare.quality.suites import SuiteError, load_suite
+from careshare.quality.docs_pages import RecordedRun, render_date, render_index, render_run
+from careshare.quality.links import DATA_DOCS_INDEX, DATA_DOCS_PREFIX, data_docs_key, data_docs_prefix
+from careshare.storage import ObjectStore
 
-PREFIX = "data_docs"
-SITE = "careshare"
-STATIC = "static/"
+SITE_MANIFEST = f"{DATA_DOCS_PREFIX}/site.json"
+SITE_LAYOUT = 1  # raise it when the pages change: every date is then rendered again, a few per build
+HISTORY_DATES_PER_BUILD = 14  # keeps a build short while history is rendered anew
+GX_SITE_FOLDERS = ("validations", "expectations", "static")  # what GX's site builder left under a date
 
-
-def site_prefix(report_date: date) -> str:
-    return f"{PREFIX}/report_date={report_date.isoformat()}/"
+Manifest = dict[date, datetime | None]  # each rendered date, with its newest run shown (None: no run)
 
 
 def build_data_docs(platform: Platform, report_date: date) -> str:
-    """Builds the date's site in a fresh local folder, uploads it; returns the key of its index page."""
-    runs = platform.warehouse.query_frame("quality/run_result_keys", {"report_date": report_date})
-    builds = platform.settings.home / PREFIX
-    builds.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"report_date={report_date.isoformat()}-", dir=builds) as build:
-        folder = Path(build)
-        context = _context(folder)
-        for run in runs.itertuples(index=False):
-            result = platform.quality.get(run.result_key)
-            _add_result(context, result, run.suite, pd.Timestamp(run.validated_at), report_date)
-        for suite in sorted(set(runs["suite"])):
-            _add_suite(context, platform.settings.expectations_dir / f"{suite}.json")
-        context.build_data_docs(site_names=[SITE])
-        prefix = site_prefix(report_date)
-        present = set(platform.quality.keys(prefix + STATIC))
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            key = prefix + path.relative_to(folder).as_posix()
-            if key not in present:  # the static assets are the same for every build
-                platform.quality.put(key, path.read_bytes())
-    return prefix + "index.html"
+    """Renders the date's pages (and any date not rendered yet) and the index; returns the date page's key."""
+    runs = recorded_runs(platform)
+    manifest = read_manifest(platform.quality)
+    history = sorted({r.report_date for r in runs} - set(manifest) - {report_date}, reverse=True)
+    for day in [report_date, *history[:HISTORY_DATES_PER_BUILD]]:
+        manifest[day] = render_day(platform, day, [r for r in runs if r.report_date == day])
+    write_manifest(platform.quality, manifest)
+    shown = [r for r in runs if _has_page(r, manifest)]
+    platform.quality.put(DATA_DOCS_INDEX, render_index(shown, sorted(manifest, reverse=True)).encode())
+    return data_docs_key(report_date)
 
 
-def _context(folder: Path) -> Any:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    site = {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    }
-    return gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-            data_docs_sites={SITE: site},
-        ),
-    )
+def recorded_runs(platform: Platform) -> list[RecordedRun]:
+    """Every validation run in the warehouse, newest first."""
+    frame = platform.warehouse.query_frame("quality/data_docs_runs")
+    return [
+        RecordedRun(
+            run_id=str(r.run_id),
+            suite=str(r.suite),
+            report_date=pd.Timestamp(r.report_date).date(),
+            source_sha256=None if pd.isna(r.source_sha256) else str(r.source_sha256),
+            validated_at=pd.Timestamp(r.validated_at).to_pydatetime(),
+            success=bool(r.success),
+            rows_checked=int(r.rows_checked),
+            rows_quarantined=int(r.rows_quarantined),
+            rules_caught=int(r.rules_caught),
+            result_key=str(r.result_key),
+        )
+        for r in frame.itertuples(index=False)
+    ]
 
 
-def _add_result(context: Any, document: bytes, suite: str, validated_at: pd.Timestamp, report_date: date) -> None:
-    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    result = ExpectationSuiteValidationResultSchema().load(json.loads(document))
-    key = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
-        run_id=RunIdentifier(
-            run_name=report_date.isoformat(), run_time=validated_at.tz_localize("UTC").to_pydatetime()
-        ),
-        batch_identifier=suite,
-    )
-    context.validation_results_store.set(key, result)
+def render_day(platform: Platform, report_date: date, runs: list[RecordedRun]) -> datetime | None:
+    """Writes the date's run pages, then its page; returns the newest run they show."""
+    store = platform.quality
+    outcomes = _rule_outcomes(platform, report_date)
+    for run in runs:
+        gx_result = json.loads(store.get(run.result_key))
+        store.put(run.page_key, render_run(run, gx_result, outcomes.get(run.run_id, {})).encode())
+    store.put(data_docs_key(report_date), render_date(report_date, runs).encode())
+    _remove_gx_site(store, report_date)
+    return max((r.validated_at for r in runs), default=None)
 
 
-def _add_suite(context: Any, path: Path) -> None:
-    """The suite's current JSON, for its expectations page; a suite since removed is skipped."""
-    try:
-        context.suites.add(load_suite(path).gx_suite())
-    except SuiteError:
-        return
+def read_manifest(store: ObjectStore) -> Manifest:
+    stored = store.get_tagged(SITE_MANIFEST)
+    if stored is None:
+        return {}
+    document = json.loads(stored[0])
+    if document["layout"] != SITE_LAYOUT:
+        return {}
+    dates = document["dates"]
+    return {date.fromisoformat(day): newest and datetime.fromisoformat(newest) for day, newest in dates.items()}
+
+
+def write_manifest(store: ObjectStore, manifest: Manifest) -> None:
+    dates = {day.isoformat(): newest and newest.isoformat() for day, newest in sorted(manifest.items())}
+    store.put(SITE_MANIFEST, json.dumps({"layout": SITE_LAYOUT, "dates": dates}, indent=1).encode())
+
+
+def _has_page(run: RecordedRun, manifest: Manifest) -> bool:
+    newest = manifest.get(run.report_date)
+    return newest is not None and run.validated_at <= newest
+
+
+def _rule_outcomes(platform: Platform, report_date: date) -> dict[str, dict[str, dict[str, Any]]]:
+    """The date's `quality_rule_failure` rows, by run and rule."""
+    rows = platform.warehouse.query_frame("quality/data_docs_rule_outcomes", {"report_date": report_date})
+    outcomes: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows.to_dict(orient="records"):
+        outcomes.setdefault(str(row["run_id"]), {})[str(row["rule"])] = row
+    return outcomes
+
+
+def _remove_gx_site(store: ObjectStore, report_date: date) -> None:
+    """The pages GX's site builder once wrote under the date fetch from CDNs; nothing links to them now."""
+    prefix = data_docs_prefix(report_date)
+    stale = [k for k in store.keys(prefix) if k.removeprefix(prefix).split("/")[0] in GX_SITE_FOLDERS]
+    if stale:
+        store.delete(stale)

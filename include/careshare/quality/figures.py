@@ -1,8 +1,9 @@
 """The figures of the daily quality report, from the warehouse, as plain JSON-ready values.
 
-Per feed: rows delivered, valid, quarantined (by rule), superseded, published, held back; the
-published datasets' checks; completion against the CQC directory by council and region; the
-rules that caught most rows; and 30-day trends (completion, quarantine rate, stale share).
+Per feed: rows delivered, valid, quarantined (by rule), superseded, published, held back; the rows
+published despite a failed warning rule; the published datasets' checks; completion against the
+CQC directory by council (those under the completion threshold first) and region; the rules that
+caught most rows; and 30-day trends (completion, quarantine rate, stale share).
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from careshare.platform import Platform
 from careshare.quality.completion import (
     completion_by_council,
     completion_by_region,
+    completion_threshold,
     expected_locations,
     national_completion,
+    needing_action_first,
     published_locations,
 )
+from careshare.quality.warned import warned_rows, warned_summary
 
 TREND_DAYS = 30
 TOP_RULES = 10
@@ -41,6 +45,7 @@ def daily_figures(platform: Platform, report_date: date) -> dict[str, Any]:
     expected = expected_locations(platform, report_date)
     published = published_locations(platform, report_date)
     councils = completion_by_council(expected, published)
+    threshold = completion_threshold()
     return {
         "report_date": report_date.isoformat(),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -51,9 +56,11 @@ def daily_figures(platform: Platform, report_date: date) -> dict[str, Any]:
             "expected": len(expected),
             "published": len(published),
             "stale": int(published["stale"].sum()),
+            "threshold": threshold,
             "by_region": _records(completion_by_region(councils)),
-            "by_council": _records(councils),
+            "by_council": _records(needing_action_first(councils, threshold)),
         },
+        "warned": warned_summary(warned_rows(platform, report_date)),
         "rechecks": rechecks(platform, report_date),
         "top_rules": top_rules(by_rule, runs),
         "trend": trend(platform, report_date),

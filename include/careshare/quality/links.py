@@ -1,14 +1,17 @@
 """Addresses of quality outputs: object keys under the quality root, and the URLs people open.
 
-The report of a date lives at `reports/report_date=<D>/index.html` beside the Data Docs
-(`data_docs/report_date=<D>/`). Its URL is `CARESHARE_QUALITY_BASE_URL` + key when a deployment
-serves the quality root over HTTPS (a static website or CDN in front of the bucket); otherwise the
-object's own S3 address over HTTP (the endpoint's path-style URL for MinIO or a local endpoint,
-the bucket's virtual-hosted URL on AWS), or a file URL for a local folder.
+The report of a date lives at `reports/report_date=<D>/index.html`; the Data Docs are one site
+under `data_docs/` with a page per date (`data_docs/report_date=<D>/index.html`). Pages link to
+each other relatively, so the links work wherever the quality root is served. A URL is
+`CARESHARE_QUALITY_BASE_URL` + key when a deployment serves the quality root over HTTPS (a static
+website or CDN in front of the bucket); otherwise the object's own S3 address over HTTP (the
+endpoint's path-style URL for MinIO or a local endpoint, the bucket's virtual-hosted URL on AWS),
+or a file URL for a local folder.
 """
 
 from __future__ import annotations
 
+import posixpath
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -16,6 +19,8 @@ from urllib.parse import quote, urlparse
 from careshare.config import Settings
 
 REPORTS_PREFIX = "reports"
+DATA_DOCS_PREFIX = "data_docs"
+DATA_DOCS_INDEX = f"{DATA_DOCS_PREFIX}/index.html"
 
 
 def report_prefix(report_date: date) -> str:
@@ -24,6 +29,25 @@ def report_prefix(report_date: date) -> str:
 
 def report_key(report_date: date) -> str:
     return report_prefix(report_date) + "index.html"
+
+
+def data_docs_prefix(report_date: date) -> str:
+    return f"{DATA_DOCS_PREFIX}/report_date={report_date.isoformat()}/"
+
+
+def data_docs_key(report_date: date) -> str:
+    """The Data Docs page of the date: its validation runs."""
+    return data_docs_prefix(report_date) + "index.html"
+
+
+def relative_link(page: str, target: str) -> str:
+    """The href from the object `page` to the object `target`, both keys under the quality root."""
+    return posixpath.relpath(f"/{target}", f"/{posixpath.dirname(page)}")
+
+
+def data_docs_link(report_date: date) -> str:
+    """The date's Data Docs page as the daily report of the date links to it."""
+    return relative_link(report_key(report_date), data_docs_key(report_date))
 
 
 def object_url(settings: Settings, key: str, *, endpoint_url: str | None = None, region: str | None = None) -> str:

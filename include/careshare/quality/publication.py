@@ -1,5 +1,6 @@
 """Publish the quality outputs of a report date: the quarantine dataset, the Data Docs and the
-daily report (HTML and JSON), and say where they are.
+daily report (HTML and JSON, with the per-council downloads of quarantined and warned rows beside
+it), and say where they are.
 
 Called by the feed DAGs (after each load: Data Docs and the report, so a failing feed's alert
 can link to it) and by the publish DAG (after the merge: the quarantine export too).
@@ -15,12 +16,12 @@ from typing import Any
 
 from careshare.platform import Platform
 from careshare.quality.charts import trend_charts
-from careshare.quality.docs import build_data_docs, site_prefix
+from careshare.quality.docs import build_data_docs
+from careshare.quality.downloads import write_downloads
 from careshare.quality.figures import daily_figures
-from careshare.quality.links import object_url, report_key, report_prefix
+from careshare.quality.links import data_docs_link, object_url, relative_link, report_key, report_prefix
 from careshare.quality.page import render_report
-from careshare.quality.quarantine import PREFIX as QUARANTINE_PREFIX
-from careshare.quality.quarantine import export_quarantine
+from careshare.quality.quarantine import export_quarantine, manifest_key
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,8 @@ def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) 
     if quarantine:
         export_quarantine(platform, report_date)
     docs_key = build_data_docs(platform, report_date)
-    figures = daily_figures(platform, report_date)
-    links = {
-        "data_docs": "../../" + site_prefix(report_date) + "index.html",
-        "quarantine": platform.quality.uri(f"{QUARANTINE_PREFIX}/"),
-    }
+    figures = {**daily_figures(platform, report_date), "downloads": write_downloads(platform, report_date)}
+    links = {"data_docs": data_docs_link(report_date), "quarantine": _manifest_link(platform, report_date)}
     html = render_report(figures, trend_charts(figures["trend"]), links)
     prefix = report_prefix(report_date)
     platform.quality.put(prefix + "report.json", json.dumps({**figures, "links": links}, indent=2).encode())
@@ -55,6 +53,12 @@ def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) 
     )
     log.info("quality report %s: %s", report_date, publication.report_url)
     return publication
+
+
+def _manifest_link(platform: Platform, report_date: date) -> str | None:
+    """The day's quarantine manifest as the report links to it; None before its first export."""
+    manifest = manifest_key(report_date)
+    return relative_link(report_key(report_date), manifest) if platform.quality.exists(manifest) else None
 
 
 def report_url(platform: Platform, report_date: date) -> str:

@@ -2,11 +2,11 @@
 
 `quarantine/la_code=<ONS code>/report_date=<YYYY-MM-DD>/part-0.parquet` under the quality root,
 beside the reports, so a grant on `quarantine/la_code=<code>/` can show a council the rows of its
-own providers that were held back, and why. The council comes from the CQC directory (the location the merge
-matched, else the row's own CQC id or ODS code), never from the provider's typed council name,
-which is not trusted: a row that cannot be placed goes to `la_code=unknown`, readable only
-nationally. Each export replaces the day: partitions that no longer have rows are deleted, so
-a row released by a corrected file or a crosswalk entry disappears from here on rerun.
+own providers that were held back, and why. The council is the CQC directory's for the location the
+merge tied the row to (placement.py), never the typed council name nor the typed CQC id alone: a row
+that cannot be placed goes to `la_code=unknown`, readable only nationally. Each export replaces the
+day: partitions that no longer have rows are deleted, so a row released by a corrected file or a
+crosswalk entry disappears from here on rerun.
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from careshare.conform.normalise import normalise_location_id, normalise_ods_code
-from careshare.feeds import Kind, feed_spec
-from careshare.merge import directory_day
 from careshare.platform import Platform
-from careshare.reference import LA_CODE_PATTERN
+from careshare.quality.placement import council_codes, council_segment, directory_locations, located
 
 log = logging.getLogger(__name__)
 
 PREFIX = "quarantine"
-UNKNOWN_COUNCIL = "unknown"
 SCHEMA = pa.schema(
     [
         ("feed", pa.string()),
@@ -62,19 +58,19 @@ def manifest_key(report_date: date) -> str:
 
 
 def partition_key(la_code: str, report_date: date) -> str:
-    if la_code != UNKNOWN_COUNCIL and not LA_CODE_PATTERN.match(la_code):
-        raise ValueError(f"refusing to build an object key from {la_code!r}: not an ONS council code")
-    return f"{PREFIX}/la_code={la_code}/report_date={report_date.isoformat()}/part-0.parquet"
+    return f"{PREFIX}/{council_segment(la_code)}/report_date={report_date.isoformat()}/part-0.parquet"
+
+
+def quarantined_rows(platform: Platform, report_date: date, directory: pd.DataFrame) -> pd.DataFrame:
+    """The day's quarantined rows of each feed's current delivery, with their location and council."""
+    rows = platform.warehouse.query_frame("quality/quarantine_rows", {"report_date": report_date})
+    rows["location_id"] = located(rows, directory, report_date)
+    rows["la_code"] = council_codes(rows["location_id"], directory)
+    return rows
 
 
 def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport:
-    rows = platform.warehouse.query_frame("quality/quarantine_rows", {"report_date": report_date})
-    councils = platform.warehouse.query_frame(
-        "quality/location_councils", directory_day(platform.warehouse, report_date)
-    )
-    rows["location_id"] = located(rows, councils)
-    council_of = dict(zip(councils["location_id"], councils["la_code"], strict=True))
-    rows["la_code"] = rows["location_id"].map(council_of).fillna(UNKNOWN_COUNCIL)
+    rows = quarantined_rows(platform, report_date, directory_locations(platform, report_date))
     store = platform.quality
     export = QuarantineExport(report_date, len(rows))
     for la_code, part in rows.groupby("la_code", sort=True):
@@ -106,27 +102,3 @@ def _parquet(rows: pd.DataFrame) -> bytes:
         pa.Table.from_pandas(rows[SCHEMA.names], schema=SCHEMA, preserve_index=False), sink, compression="zstd"
     )
     return sink.getvalue()
-
-
-def located(rows: pd.DataFrame, councils: pd.DataFrame) -> pd.Series:
-    """The CQC location of each quarantined row: the merge's match, else the row's own CQC id
-    when the directory has it, else its ODS code when exactly one location carries it."""
-    known = set(councils["location_id"])
-    ods = councils.dropna(subset=["ods_code"]).drop_duplicates("ods_code", keep=False)
-    by_ods = dict(zip(ods["ods_code"], ods["location_id"], strict=True))
-    records = [json.loads(r) if isinstance(r, str) else {} for r in rows["raw_record"]]
-    ids = normalise_location_id(_cells(records, rows["feed"], Kind.LOCATION_ID))
-    codes = normalise_ods_code(_cells(records, rows["feed"], Kind.ODS_CODE))
-    own = ids.where(ids.isin(known))
-    matched = rows["location_id"].where(rows["location_id"].notna(), own.values)
-    return matched.where(matched.notna(), codes.map(by_ods).values)
-
-
-def _cells(records: list[dict], feeds: pd.Series, kind: Kind) -> pd.Series:
-    """The raw text of the feed's first column of this kind, per record."""
-    values = []
-    for record, feed in zip(records, feeds, strict=True):
-        column = next((c.name for c in feed_spec(feed).columns if c.kind is kind), None)
-        value = record.get(column) if column else None
-        values.append(value if isinstance(value, str) else None)
-    return pd.Series(values, dtype="str")

@@ -105,13 +105,17 @@ def _columns(kwargs: dict[str, Any]) -> list[str]:
     return [kwargs[k] for k in _COLUMN_KWARGS if k in kwargs] + list(kwargs.get("column_list", []))
 
 
-def _source_rows(result: dict[str, Any], row_key: str) -> list[int | str]:
-    """Both shapes GX uses: one dict of lists (exclude_unexpected_values) or a dict per row."""
-    rows: list[int | str] = []
+def row_labels(result: dict[str, Any]) -> list[Any]:
+    """The labels of the rows an expectation found, in both shapes GX uses: one dict of lists
+    (exclude_unexpected_values) or a dict per row."""
+    labels: list[Any] = []
     for entry in result.get("result", {}).get("unexpected_index_list") or []:
-        labels = entry[ROW_LABEL] if isinstance(entry[ROW_LABEL], list) else [entry[ROW_LABEL]]
-        rows.extend(int(v) if row_key == SOURCE_ROW else str(v) for v in labels)
-    return rows
+        labels.extend(entry[ROW_LABEL] if isinstance(entry[ROW_LABEL], list) else [entry[ROW_LABEL]])
+    return labels
+
+
+def _source_rows(result: dict[str, Any], row_key: str) -> list[int | str]:
+    return [int(v) if row_key == SOURCE_ROW else str(v) for v in row_labels(result)]
 
 
 def _row_failures(
@@ -144,7 +148,7 @@ def _cells_text(columns: list[str], record: tuple[Any, ...]) -> tuple[str | None
 
 
 def _rule_failure(result: dict[str, Any], rule: str, severity: str, description: str) -> RuleFailure:
-    errors = _exception_messages(result.get("exception_info") or {})
+    errors = exception_messages(result.get("exception_info") or {})
     if errors:
         return RuleFailure(rule, severity, f"{description} Could not be checked: {'; '.join(errors)}")
     outcome = result.get("result") or {}
@@ -164,7 +168,7 @@ def _rule_failure(result: dict[str, Any], rule: str, severity: str, description:
     )
 
 
-def _exception_messages(info: dict[str, Any]) -> list[str]:
+def exception_messages(info: dict[str, Any]) -> list[str]:
     """GX reports one exception flat, or several keyed by the metric that raised them."""
     if "raised_exception" in info:
         return [str(info["exception_message"])] if info["raised_exception"] else []
@@ -204,3 +208,23 @@ def rule_outcomes(report: ValidationReport) -> list[RuleOutcome]:
             RuleOutcome(rule, severity, severity == "critical" and rule in failed, caught, percent, message)
         )
     return outcomes
+
+
+BLOCKED, QUARANTINED, REPORTED = "blocked the day", "quarantined", "reported"
+FAILED, PASSED_WITH_WARNINGS, PASSED = "Failed", "Passed with warnings", "Passed"
+
+
+def outcome_name(severity: str, blocking: bool) -> str:
+    """What a rule that caught something did, in the daily report's words."""
+    if blocking:
+        return BLOCKED
+    return QUARANTINED if severity == "critical" else REPORTED
+
+
+def run_status(success: bool, rules_caught: int) -> str:
+    """A run failed only when a critical rule failed as a whole (`ValidationReport.success`, what
+    blocks the day); rules that caught something without blocking (warnings, rows quarantined within
+    a rule's `mostly`) leave it passed with warnings. GX's own `success` fails it on any of these."""
+    if not success:
+        return FAILED
+    return PASSED_WITH_WARNINGS if rules_caught else PASSED

@@ -114,13 +114,27 @@ def day_context(platform: Platform, suite: str, report_date: date, service_group
     }
 
 
+def run_stamp(validated_at: datetime) -> str:
+    """The run's time as it names the run's files (its GX result, its Data Docs page)."""
+    return validated_at.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def run_name(suite: str, report_date: date, sha256: str | None, validated_at: datetime) -> str:
+    """`<feed> <date> <sha256 prefix>` for a feed file; a published dataset's run is told by its time."""
+    told_by = sha256[:12] if sha256 else validated_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"{suite} {report_date.isoformat()} {told_by}"
+
+
 def record_validation(platform: Platform, report: ValidationReport, report_date: date, sha256: str | None) -> str:
-    """Keeps the run (warehouse rows and GX result JSON); returns its run id."""
+    """Keeps the run (warehouse rows and GX result JSON, with the run's name); returns its run id."""
     validated_at = datetime.now(UTC).replace(tzinfo=None)
-    stamp = validated_at.strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = run_stamp(validated_at)
     run_id = f"{report.suite}:{report_date.isoformat()}:{stamp}"
     key = f"{RESULTS_PREFIX}/report_date={report_date.isoformat()}/{report.suite}/{stamp}.json"
-    platform.quality.put(key, json.dumps(report.gx_result).encode())
+    name = run_name(report.suite, report_date, sha256, validated_at)
+    run_id_of_gx = {"run_name": name, "run_time": f"{validated_at.isoformat()}Z"}
+    document = {**report.gx_result, "meta": {**report.gx_result["meta"], "run_id": run_id_of_gx}}
+    platform.quality.put(key, json.dumps(document).encode())
     run = {
         "run_id": run_id,
         "suite": report.suite,

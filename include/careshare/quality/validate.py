@@ -52,7 +52,7 @@ def validate_frame(
     if missing:
         raise SuiteError(f"{suite_path}: no value given for suite parameter(s) {', '.join(missing)}")
     prepared = prepare_frame(frame, suite, row_key)
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": prepared})
+    batch = _batch_definition(suite.name).get_batch(batch_parameters={"dataframe": prepared})
     result = batch.validate(suite.gx_suite(), result_format=result_format(), expectation_parameters=parameters)
     return build_report(suite, result.to_json_dict(), prepared, row_key)
 
@@ -80,7 +80,7 @@ def prepare_frame(frame: pd.DataFrame, suite: Suite, row_key: str = SOURCE_ROW) 
 
 
 @functools.cache
-def _batch_definition() -> Any:
+def _data_source() -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -96,8 +96,13 @@ def _batch_definition() -> Any:
             progress_bars=ProgressBarsConfig(globally=False),
         ),
     )
-    asset = context.data_sources.add_pandas("careshare").add_dataframe_asset("conformed_feed")
-    return asset.add_batch_definition_whole_dataframe("whole_file")
+    return context.data_sources.add_pandas("careshare")
+
+
+@functools.cache
+def _batch_definition(asset: str) -> Any:
+    """The whole frame as a batch of the data asset named after the suite: the feed or dataset."""
+    return _data_source().add_dataframe_asset(asset).add_batch_definition_whole_dataframe("whole_frame")
 
 
 def validate_feed(frame: pd.DataFrame, spec: FeedSpec, report_date: date, expectations_dir: Path) -> ValidationReport:

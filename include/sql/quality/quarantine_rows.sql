@@ -1,5 +1,5 @@
--- The day's quarantined rows of each feed's current delivery, with the council of the location
--- where the merge found one.
+-- The day's quarantined rows of each feed's current delivery, with the location the merge tied the
+-- row to where it held it (a council without an ONS code on the date).
 SELECT q.feed, q.source_sha256, q.source_row, q.stage, q.rule, q.column_name, q.severity, q.value,
        q.message, q.raw_record, q.location_id
 FROM quarantine_row AS q

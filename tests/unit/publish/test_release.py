@@ -17,6 +17,7 @@ from careshare.publish import layout
 from careshare.publish.changes import Changes
 from careshare.publish.docs import schema_reference
 from careshare.publish.release import build_parts, publish_release
+from careshare.publish.revisions import changelog
 from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes
 from careshare.storage import LocalStore
 from tests.unit.publish.synthetic import synthetic_table
@@ -145,6 +146,7 @@ def test_a_rerun_finishes_a_release_whose_run_died_after_the_commit(store, relea
         "_manifests/location_daily/report_date=2020-11-28/v0001.complete.json",
         "_manifests/location_daily/latest.json",
         "location_daily/la_code=E06000001/_index.json",
+        "location_daily/la_code=E06000001/_CHANGELOG.md",
         "location_daily/la_code=E06000001/report_date=2020-11-28/part-0.parquet",
     ]
     store.delete(lost)
@@ -227,6 +229,11 @@ def test_concurrent_runs_with_different_rows_commit_one_version_each(store, rele
     manifests = [read_json(store, layout.release_manifest("location_daily", DAY, v)) for v in (1, 2, 3)]
     assert [m["previous_version"] for m in manifests] == [None, 1, 2]
     assert len({m["fingerprint"] for m in manifests}) == 3
+    for la_code in COUNCILS:
+        index = read_json(store, f"location_daily/la_code={la_code}/_index.json")
+        assert store.get(f"location_daily/la_code={la_code}/_CHANGELOG.md").decode() == changelog(index), (
+            "the changelog shows the index as the last release left it"
+        )
     final = manifests[-1]
     current = council_rows(store, "E06000001")
     assert current.column("beds_total").to_pylist() == [

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from careshare.config import Settings
-from careshare.quality.links import quality_report_url, report_key
+from careshare.quality.links import (
+    DATA_DOCS_INDEX,
+    data_docs_key,
+    data_docs_link,
+    quality_report_url,
+    relative_link,
+    report_key,
+)
 
 DAY = date(2020, 11, 30)
 
@@ -21,6 +28,19 @@ def settings(tmp_path: Path) -> Settings:
 
 def test_report_sits_beside_the_data_docs_of_its_date():
     assert report_key(DAY) == "reports/report_date=2020-11-30/index.html"
+    assert data_docs_key(DAY) == "data_docs/report_date=2020-11-30/index.html"
+
+
+def test_the_report_links_to_its_dates_data_docs_relatively():
+    assert data_docs_link(DAY) == "../../data_docs/report_date=2020-11-30/index.html"
+
+
+def test_relative_links_between_keys():
+    assert relative_link(DATA_DOCS_INDEX, data_docs_key(DAY)) == "report_date=2020-11-30/index.html"
+    assert relative_link(data_docs_key(DAY), DATA_DOCS_INDEX) == "../index.html"
+    assert relative_link("data_docs/report_date=2020-11-30/ct_care_homes/t.html", "validations/x.json") == (
+        "../../../validations/x.json"
+    )
 
 
 def test_a_configured_base_url_wins(settings):

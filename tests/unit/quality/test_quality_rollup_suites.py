@@ -14,6 +14,7 @@ from careshare.quality.validate import validate_frame
 
 EXPECTATIONS = REPO_ROOT / "expectations"
 DAY = date(2020, 12, 1)
+BLANK = {"int32": 0, "float64": None, "string": None, "category": None, "date": pd.Timestamp(DAY)}
 
 
 def parameters(local_authorities, **context) -> dict:
@@ -25,7 +26,7 @@ def rollup_row(dataset: str, **values) -> dict:
     """A plausible roll-up row: 10 locations registered, 8 expected, 6 of them reporting."""
     row = {}
     for field in DATASETS[dataset].fields:
-        row[field.name] = {"int32": 0, "float64": None, "string": None, "date": pd.Timestamp(DAY)}[field.type]
+        row[field.name] = BLANK[field.type]
     row |= {
         "locations_registered": 10,
         "locations_expected": 8,

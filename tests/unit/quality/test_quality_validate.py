@@ -243,3 +243,13 @@ def test_report_is_plain_data_and_the_gx_result_is_json(build, suite_for):
     assert report.statistics.evaluated == report.statistics.successful + report.statistics.unsuccessful
     assert {type(f.source_row) for f in report.row_failures} == {int}
     assert report.suite == "ct_care_homes"
+
+
+def test_the_gx_result_names_its_data_asset_after_the_feed(build, suite_for):
+    for spec, report_date in ((CT_CARE_HOMES, BEFORE_BLUE), (CT_HOME_CARE, AFTER_BLUE), (CT_CARE_HOMES, AFTER_BLUE)):
+        frame = build(spec, report_date, [{}])
+
+        report = validate_frame(frame, suite_for(spec), suite_parameters_for(spec, report_date))
+
+        batch = report.gx_result["meta"]["active_batch_definition"]
+        assert (batch["datasource_name"], batch["data_asset_name"]) == ("careshare", spec.feed.value)

@@ -1,0 +1,1 @@
+DELETE FROM warned_row WHERE feed = :feed AND report_date = :report_date
