@@ -22,6 +22,7 @@ from careshare.access.commands import register_access
 from careshare.config import Settings
 from careshare.publish.commands import register_publish
 from careshare.run_commands import register_registry, register_run
+from careshare.share.commands import register_share
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 DEFAULT_DIRECTORY_AS_OF = date(2024, 6, 30)
@@ -87,6 +88,7 @@ COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (
     register_registry,
     register_publish,
     register_access,
+    register_share,
 )
 
 

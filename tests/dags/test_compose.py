@@ -32,7 +32,14 @@ AIRFLOW_SERVICES = {
     "airflow-triggerer",
     "airflow-worker",
 }
-REQUIRED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "minio", "minio-setup", "careshare-simulator"}
+REQUIRED_SERVICES = AIRFLOW_SERVICES | {
+    "postgres",
+    "redis",
+    "minio",
+    "minio-setup",
+    "careshare-simulator",
+    "careshare-sharing",
+}
 
 # Variables read by a service's image itself rather than by our code or Airflow's configuration.
 IMAGE_VARIABLES = {
@@ -48,6 +55,8 @@ IMAGE_VARIABLES = {
         "DUMB_INIT_SETSID",
     },
 }
+# boto3's own credentials and region: how the `careshare` command line's S3 client gets them (local.py).
+BOTO3_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|_KEY$")
 REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+):\?\}")
 ANY_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)")
@@ -189,6 +198,8 @@ def test_every_environment_variable_set_is_read_by_someone(services):
                 assert variable in read_by_code, f"{name}: the code never reads {variable}"
             elif f"$${variable}" in shell_of(service):
                 continue  # read by the service's own command line
+            elif variable in BOTO3_VARIABLES and runs_the_careshare_cli(service):
+                continue
             else:
                 assert variable in IMAGE_VARIABLES.get(image_family(service), set()), (
                     f"{name}: nothing in {service['image']} reads {variable}"
@@ -197,6 +208,43 @@ def test_every_environment_variable_set_is_read_by_someone(services):
 
 def shell_of(service: dict) -> str:
     return " ".join(str(part) for part in [*service.get("entrypoint", []), *service.get("command", [])])
+
+
+def runs_the_careshare_cli(service: dict) -> bool:
+    return "build" in service and "careshare" in shell_of(service).split()
+
+
+def test_the_sharing_server_runs_our_command_reads_the_publication_and_has_a_health_check(services):
+    from careshare.cli import build_parser
+
+    sharing, worker = environment(services["careshare-sharing"]), environment(services["airflow-worker"])
+    service = services["careshare-sharing"]
+    assert (
+        service["image"] == services["airflow-worker"]["image"]
+        and service["build"] == services["airflow-worker"]["build"]
+    )
+    command = service["command"]
+    assert command == ["careshare", "share", "serve", "--host", "0.0.0.0", "--port", "8090"]
+    parsed = build_parser().parse_args(command[1:])
+    assert (parsed.group, parsed.command, parsed.port) == ("share", "serve", 8090)
+    assert "8090:8090" in service["ports"]
+    assert "http://localhost:8090/health" in service["healthcheck"]["test"]
+    for shared in ("CARESHARE_WAREHOUSE_URL", "CARESHARE_PUBLISH_URI", "CARESHARE_REFERENCE_CSV"):
+        assert sharing[shared] == worker[shared], shared
+    assert not [name for name in sharing if name.startswith("AIRFLOW")], "no Airflow configuration or connections"
+    assert urlsplit(sharing["CARESHARE_SHARING_ENDPOINT"]).path == "/delta-sharing"
+
+
+def test_the_sharing_server_has_its_own_read_only_keys(services):
+    sharing, setup = environment(services["careshare-sharing"]), services["minio-setup"]
+    assert sharing["AWS_ACCESS_KEY_ID"] == setup["environment"]["SHARING_USER"] == "${CARESHARE_SHARING_ACCESS_KEY:?}"
+    assert sharing["AWS_SECRET_ACCESS_KEY"] == setup["environment"]["SHARING_SECRET"]
+    policy = json.loads(setup["environment"]["SHARING_POLICY"])
+    (statement,) = policy["Statement"]
+    assert set(statement["Action"]) == {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    bucket = "arn:aws:s3:::${CARESHARE_PUBLISH_BUCKET:-careshare-published}"
+    assert statement["Resource"] == [bucket, f"{bucket}/*"]
+    assert 'mc admin policy attach careshare careshare-sharing --user "$$SHARING_USER"' in shell_of(setup)
 
 
 def test_the_raw_archive_bucket_is_versioned(services):

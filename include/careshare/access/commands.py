@@ -23,12 +23,16 @@ def register_access(groups: Any) -> None:
     check = commands.add_parser("check", help="validate config/recipients.toml against the reference")
     check.set_defaults(handler=_check)
 
-    policies = commands.add_parser("policies", help="write each recipient's IAM policy documents as JSON")
+    policies = commands.add_parser(
+        "policies", help="write each recipient's IAM policy documents, and the sharing server's, as JSON"
+    )
     policies.add_argument("--out", type=Path, required=True, help="folder for the <policy name>.json files")
     policies.set_defaults(handler=_policies)
 
     provision = commands.add_parser(
-        "provision", help="create, update or delete the recipients' IAM users and policies to match the configuration"
+        "provision",
+        help="create, update or delete the recipients' IAM users and policies to match the configuration, "
+        "and the Delta Sharing server's read-only user careshare-sharing",
     )
     provision.add_argument(
         "--dry-run", action="store_true", help="print what would be created, changed and deleted, and change nothing"
@@ -73,6 +77,16 @@ def _grants(args: argparse.Namespace):
     return {r: recipient_policies(r, publication, DATASETS.values(), reference) for r in recipients}
 
 
+def _service_grants() -> dict:
+    """careshare's own services' users: the Delta Sharing server reads the publication, nothing else."""
+    from careshare.access.policy import SHARING_USER, Publication, sharing_server_policy
+    from careshare.config import Settings
+    from careshare.datasets import DATASETS
+
+    publication = Publication.from_uri(Settings.from_env().publish_uri)
+    return {SHARING_USER: [sharing_server_policy(publication, DATASETS.values())]}
+
+
 def _check(args: argparse.Namespace) -> int:
     _, _, recipients = _context(args)
     for r in recipients:
@@ -84,7 +98,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _policies(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
-    for policies in _grants(args).values():
+    for policies in [*_grants(args).values(), *_service_grants().values()]:
         for policy in policies:
             (args.out / f"{policy.name}.json").write_text(json.dumps(policy.document, indent=2) + "\n")
             print(f"{policy.name}: {policy.size} characters")
@@ -98,7 +112,10 @@ def _provision(args: argparse.Namespace) -> int:
     from careshare.access.iam import plan
 
     iam = boto3.client("iam")
-    planned = plan(iam, _grants(args))
+    try:
+        planned = plan(iam, _grants(args), _service_grants())
+    except ValueError as problem:
+        raise SystemExit(f"careshare: {problem}") from None
     if args.dry_run:
         for change in planned.changes:
             print(change)

@@ -7,8 +7,9 @@ the configuration, or a split that shrank), detached first from whatever holds i
 recipient's IAM user with its access keys, inline policies, group memberships and attachments.
 careshare's users and policies are those on the IAM path /careshare/ (users named careshare-<id>):
 no other user or policy is ever changed or deleted; another role, group or user only loses the
-careshare policies attached to it. Access keys are not made here: issuing credentials is an
-operator's step (README "Access").
+careshare policies attached to it. Besides the recipients, careshare's own services get users the
+same way (`services`: the Delta Sharing server's read-only `careshare-sharing`). Access keys are not
+made here: issuing credentials is an operator's step (README "Access").
 """
 
 from __future__ import annotations
@@ -68,17 +69,26 @@ class ProvisionPlan:
             applied(change)
 
 
-def provision(iam: Any, grants: dict[Recipient, list[NamedPolicy]]) -> ProvisionPlan:
-    planned = plan(iam, grants)
+def provision(
+    iam: Any, grants: dict[Recipient, list[NamedPolicy]], services: dict[str, list[NamedPolicy]] | None = None
+) -> ProvisionPlan:
+    planned = plan(iam, grants, services)
     planned.apply(iam)
     return planned
 
 
-def plan(iam: Any, grants: dict[Recipient, list[NamedPolicy]]) -> ProvisionPlan:
-    """What provisioning `grants` would change, found with IAM's read calls only."""
+def plan(
+    iam: Any, grants: dict[Recipient, list[NamedPolicy]], services: dict[str, list[NamedPolicy]] | None = None
+) -> ProvisionPlan:
+    """What provisioning `grants` (per recipient) and `services` (per user name) would change,
+    found with IAM's read calls only."""
+    wanted = {user_name(recipient): policies for recipient, policies in grants.items()}
+    clashes = sorted(set(wanted) & set(services or {}))
+    if clashes:
+        raise ValueError(f"recipient users {clashes} would be careshare's own service users: rename the recipients")
+    wanted |= services or {}
     planned = ProvisionPlan(policy_arns=_careshare_policies(iam))
     users = _careshare_users(iam)
-    wanted = {user_name(recipient): policies for recipient, policies in grants.items()}
     for user, policies in wanted.items():
         planned.changes += _grant(iam, user, policies, planned, user in users)
     removed = sorted(users - set(wanted))

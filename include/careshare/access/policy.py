@@ -7,6 +7,10 @@ staging, no other council. A national recipient reads every dataset and the rele
 IAM caps a managed policy at 6,144 characters (whitespace excluded): a recipient whose grant is
 longer (a forum of 30-odd councils across several datasets) gets it split over numbered
 policies, each as narrow as the first.
+
+The Delta Sharing server (careshare.share) has a user of its own, read-only on the publication
+root: it reads every dataset's files, indexes and the release manifests, and lists them; it never
+writes, deletes or reads staging, and the pre-signed URLs it hands out can do no more than it can.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_LIMIT = 6144
 IAM_PATH = "/careshare/"  # careshare's IAM users and policies, and nothing else, live here
 USER_PREFIX = "careshare-"
+SHARING_USER = f"{USER_PREFIX}sharing"
+SHARING_POLICY = "careshare-sharing-server"  # never a recipient's name: those are careshare-read-<id>
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,14 @@ class Publication:
         return cls(parsed.netloc, parsed.path.strip("/"))
 
     def arn(self, key_pattern: str) -> str:
-        key = f"{self.prefix}/{key_pattern}" if self.prefix else key_pattern
-        return f"arn:aws:s3:::{self.bucket}/{key}"
+        return f"arn:aws:s3:::{self.bucket}/{self.key(key_pattern)}"
+
+    def key(self, key_pattern: str) -> str:
+        return f"{self.prefix}/{key_pattern}" if self.prefix else key_pattern
+
+    @property
+    def bucket_arn(self) -> str:
+        return f"arn:aws:s3:::{self.bucket}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,27 @@ def recipient_policies(
     return [
         NamedPolicy(policy_name(recipient, part), _document(chunk, part)) for part, chunk in enumerate(chunks, start=1)
     ]
+
+
+def sharing_server_policy(publication: Publication, datasets: Iterable[Dataset]) -> NamedPolicy:
+    """The sharing server's grant: GetObject on each dataset's tree and the release manifests, and
+    ListBucket, narrowed to the publication prefix when the bucket holds more than the publication."""
+    prefixes = [f"{dataset.name}/" for dataset in datasets] + [f"{layout.MANIFESTS}/"]
+    listing: dict = {
+        "Sid": "CareshareSharingList",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": publication.bucket_arn,
+    }
+    if publication.prefix:
+        listing["Condition"] = {"StringLike": {"s3:prefix": [publication.key("*")]}}
+    reading = {
+        "Sid": "CareshareSharingRead",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": [publication.arn(f"{prefix}*") for prefix in prefixes],
+    }
+    return NamedPolicy(SHARING_POLICY, {"Version": POLICY_VERSION, "Statement": [reading, listing]})
 
 
 def _document(resources: list[str], part: int) -> dict:

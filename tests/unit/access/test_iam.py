@@ -121,6 +121,11 @@ def test_removing_a_recipient_deletes_its_user_keys_and_policies_and_nothing_els
         [f"create user {user}" for user in (REMOVED, *KEPT)]
         + [f"create policy {user.replace('careshare-', 'careshare-read-')}" for user in (REMOVED, *KEPT)]
         + [f"attach policy {user.replace('careshare-', 'careshare-read-')} to user {user}" for user in (REMOVED, *KEPT)]
+        + [
+            "create user careshare-sharing",  # the Delta Sharing server's read-only user
+            "create policy careshare-sharing-server",
+            "attach policy careshare-sharing-server to user careshare-sharing",
+        ]
     )
     with_operators_additions(iam)
     before = iam_state(iam)
