@@ -41,6 +41,7 @@ DAY = date(2020, 12, 1)  # the overlap: all three feeds
 FEEDS_KEY = "crash-feeds-key"
 # what differs between two runs of the same inputs by nature: clocks and run tokens
 VOLATILE_COLUMNS = re.compile(r"(_at|_seconds|run_id|received|duration)$")
+INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # in texts: a release reason's "received ..."
 WAREHOUSE_TABLES = (
     "raw_delivery",
     "feed_day",
@@ -113,7 +114,11 @@ class Deployment:
                 for name in WAREHOUSE_TABLES:
                     frame = pd.read_sql_query(sa.text(f"SELECT * FROM {name}"), connection)
                     kept = [c for c in frame.columns if not VOLATILE_COLUMNS.search(c)]
-                    frame = frame[kept].astype("str")
+                    frame = (
+                        frame[kept]
+                        .astype("str")
+                        .apply(lambda column: column.str.replace(INSTANT, "<instant>", regex=True))
+                    )
                     for kind, bucket in self.buckets.items():
                         frame = frame.apply(lambda column, b=bucket, k=kind: column.str.replace(b, f"<{k}>"))
                     tables[name] = frame.sort_values(kept, ignore_index=True)
