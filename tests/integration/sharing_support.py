@@ -11,7 +11,11 @@ The publication (`publish_story`) is three report dates around the Northamptonsh
     3        2021-04-02T10:00:00Z  2021-04-02   v0001    E06000061, E06000062, E08000035, E06000001
     4        2021-04-02T11:00:00Z  2021-04-01   v0002    correction: E08000035 (Leeds) rows changed, others kept
 
-Every dataset follows the same timeline (provider_daily is national: one file per date).
+Every dataset follows the same timeline (provider_daily is national: one file per date;
+la_daily_summary has one row per council). The correction of Leeds's `location_daily` rows
+(`corrected_locations`) keeps one location as it was, corrects two values of another, changes a
+third's lineage alone, withdraws a fourth and adds a fifth; in the other datasets it changes every
+value of Leeds's rows.
 
 Use from a test module (pytest finds fixtures among a module's names: assign them, so that ruff
 sees no import shadowed by the test's arguments)::
@@ -128,11 +132,29 @@ def story_releases() -> list[Release]:
 
 def story_table(dataset: Dataset, release: Release) -> pa.Table:
     """The rows a release publishes: each council's rows in the edition the timeline gives it."""
-    parts = [
-        synthetic_table(dataset, release.report_date, {code: COUNCILS_ON[release.report_date][code]}, edition=edition)
-        for code, edition in sorted(release.edition_of.items())
-    ]
+    parts = [council_rows(dataset, release.report_date, code, e) for code, e in sorted(release.edition_of.items())]
     return pa.concat_tables(parts)
+
+
+def council_rows(dataset: Dataset, day: date, la_code: str, edition: int) -> pa.Table:
+    """Edition 1 is the correction: `corrected_locations` for location_daily, every value changed elsewhere."""
+    count = 1 if dataset.name == "la_daily_summary" else COUNCILS_ON[day][la_code]
+    if dataset.name == "location_daily" and edition == 1:
+        return corrected_locations(dataset, day, la_code, count)
+    return synthetic_table(dataset, day, {la_code: count}, edition=edition)
+
+
+def corrected_locations(dataset: Dataset, day: date, la_code: str, count: int) -> pa.Table:
+    """Edition 0's rows (count >= 4), corrected: the first kept, the second's `people_supported` and
+    `visiting_status` corrected, the third's `source_row` alone changed (lineage), the fourth withdrawn,
+    and one location added."""
+    rows = synthetic_table(dataset, day, {la_code: count + 1}).to_pylist()  # the last row is the one added
+    rows[1]["people_supported"] += 1
+    answers = next(f.values for f in dataset.fields if f.name == "visiting_status")
+    rows[1]["visiting_status"] = next(a for a in answers if a != rows[1]["visiting_status"])
+    rows[2]["source_row"] += 100
+    del rows[3]
+    return pa.Table.from_pylist(rows, schema=dataset.arrow_schema())
 
 
 def publish_story(platform: Platform) -> list[Release]:
@@ -337,3 +359,10 @@ def hive_view_rows(publication: Publication, dataset: str, councils: Sequence[st
         rows = rows.append_column("la_code", pa.array([code] * rows.num_rows, pa.string()))
         tables.append(rows.append_column("report_date", pa.array([day] * rows.num_rows, pa.date32())))
     return pa.concat_tables(tables, promote_options="default")
+
+
+def change_list(publication: Publication, dataset: str, release: Release, label: str) -> dict[str, Any]:
+    """The release's list of one council's changed keys (`changes_detail`): added, removed, changed
+    (each column's before and after) and the count of lineage-only rows."""
+    manifest = read_manifest(publication, dataset, release.report_date, release.version)
+    return json.loads(publication.platform.publication.get(manifest["parts"][label]["changes_detail"]["key"]))

@@ -220,8 +220,9 @@ EXPIRED_RECIPIENT, REVOKED_RECIPIENT = "la-e06000052", "la-e06000009"  # outside
 TABLES_OF = {r: (*COUNCIL_TABLES, NATIONAL_TABLE) if r in NATIONAL else COUNCIL_TABLES for r in EXPECTED}
 RELEASE_KEY = re.compile(
     r"^(?P<table>[a-z_]+)/(?:la_code=(?P<la_code>E\d{8})/)?_releases/report_date=(?P<day>\d{4}-\d{2}-\d{2})/"
-    r"(?P<sha>[0-9a-f]{64})\.parquet$"
-)
+    r"(?P<sha>[0-9a-f]{64})(?:\.cdf)?\.parquet$"
+)  # a release's Parquet, or its change data (`.cdf.parquet`)
+CHANGE_DATA = -1  # world.keys[(table, CHANGE_DATA)]: the change data files of every release
 
 
 # --- an S3 endpoint whose pre-signed URLs expire -------------------------------------------------
@@ -357,7 +358,21 @@ def publish(platform) -> dict[tuple[str, int], dict[tuple[str | None, date], dic
                 for label, part in manifest["parts"].items():
                     found[(None if label == "national" else label, day)] = part["files"]["parquet"]
             keys[(table, table_version)] = found
+        keys[(table, CHANGE_DATA)] = {
+            (None if label == "national" else label, day): entry["change_data"]
+            for day, version in RELEASES
+            for label, entry in change_data_of(platform, table, day, version).items()
+        }
     return keys
+
+
+def change_data_of(platform, table: str, day: date, version: int) -> dict[str, dict[str, Any]]:
+    """label -> the change data file a release's manifest names (parts and withdrawn councils)."""
+    manifest = json.loads(
+        platform.publication.get(f"_manifests/{table}/report_date={day.isoformat()}/v{version:04d}.json")
+    )
+    scopes = {**manifest["parts"], **manifest["withdrawn"]}
+    return {label: entry for label, entry in scopes.items() if entry.get("change_data")}
 
 
 @pytest.fixture(scope="module")
@@ -568,7 +583,7 @@ def test_older_versions_and_the_change_feed_stay_within_the_recipients_councils(
                 problems += file_problems(world, answer, expected, exact=True)
             elif answer.request.startswith("changes"):
                 every_version = {}
-                for version in range(1, len(RELEASES) + 1):
+                for version in (*range(1, len(RELEASES) + 1), CHANGE_DATA):
                     every_version |= world.expected_files(recipient, answer.table, version)
                 problems += file_problems(world, answer, every_version, exact=False)
                 if not answer.files:

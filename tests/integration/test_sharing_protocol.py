@@ -1,6 +1,7 @@
 """The Delta Sharing server against the real `delta_sharing` client 1.4 and moto's S3: tables
 listed, a table loaded whole, by date, at an older version and at a timestamp, a correction seen
-in the change data feed, pagination, and 401 for tokens the server does not know. Every frame is
+row by row in the change data feed (and file by file for releases from before change data files),
+pagination, and 401 for tokens the server does not know. Every frame is
 compared with the release manifests and files (and the hive view) read independently with pyarrow
 (tests/integration/sharing_support.py); the councils each recipient reads are written here by hand."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -22,6 +24,8 @@ from delta_sharing.protocol import DeltaSharingProfile, Share, Table
 from delta_sharing.rest_client import DataSharingRestClient
 
 from careshare.datasets import DATASETS
+from careshare.publish.changes import LINEAGE_COLUMNS
+from tests.conftest import create_buckets
 from tests.integration import sharing_support
 from tests.integration.sharing_support import (
     AFTER_SPLIT,
@@ -36,8 +40,11 @@ from tests.integration.sharing_support import (
     WEST_NORTHANTS,
     files_at,
     hive_view_rows,
+    publish_story,
     published_rows,
+    start_sharing_server,
     table_url,
+    tokens_of,
     write_profile,
 )
 
@@ -263,43 +270,140 @@ def test_an_older_version_and_a_timestamp_give_what_was_published_then(story_pro
     assert delta_sharing.get_table_version(url, starting_timestamp="2021-04-02 08:30:00") == 2
 
 
-def test_the_change_feed_shows_the_correction(story_profiles, sharing_publication):
+CDF_COLUMNS = ["_change_type", "_commit_version", "_commit_timestamp"]
+PRE, POST = "update_preimage", "update_postimage"
+
+
+def by_location(frame: pd.DataFrame | pa.Table) -> dict[str, dict]:
+    """location_id -> the row as plain values (`rows_of`'s), for one council's rows of one date."""
+    columns = DATASETS[TABLE].column_names
+    return {row[columns.index("location_id")]: dict(zip(columns, row, strict=True)) for row in rows_of(frame, TABLE)}
+
+
+def change_rows(frame: pd.DataFrame, kind: str) -> dict[str, dict]:
+    return by_location(frame[frame["_change_type"] == kind].drop(columns=CDF_COLUMNS))
+
+
+def test_the_change_feed_gives_what_the_correction_added_changed_and_removed(story_profiles, sharing_publication):
     url = table_url(story_profiles["la-e08000035"], TABLE)
-    changes = delta_sharing.load_table_changes_as_pandas(url, starting_version=4)
+    changes = delta_sharing.load_table_changes_as_pandas(url, starting_version=4, ending_version=4)
     correction = sharing_publication.release(4)
+    listed = sharing_support.change_list(sharing_publication, TABLE, correction, LEEDS)
     assert set(changes["_commit_version"]) == {4}
     assert set(changes["_commit_timestamp"]) == {int(correction.published_at.timestamp() * 1000)}
-    deleted = changes[changes["_change_type"] == "delete"].drop(
-        columns=["_change_type", "_commit_version", "_commit_timestamp"]
-    )
-    inserted = changes[changes["_change_type"] == "insert"].drop(
-        columns=["_change_type", "_commit_version", "_commit_timestamp"]
-    )
-    day_rows = [(LEEDS, CORRECTED_DAY)]
-    before = published_rows(sharing_publication, TABLE, 3, [LEEDS])
-    after = published_rows(sharing_publication, TABLE, 4, [LEEDS])
+    assert set(zip(changes["la_code"], changes["report_date"], strict=True)) == {(LEEDS, CORRECTED_DAY)}
+
     on_day = lambda rows: rows.filter(pc.equal(rows["report_date"], pa.scalar(CORRECTED_DAY)))  # noqa: E731
-    assert {(c, d) for c, d in zip(deleted["la_code"], deleted["report_date"], strict=True)} == set(day_rows)
-    assert rows_of(deleted, TABLE) == rows_of(on_day(before), TABLE)
-    assert rows_of(inserted, TABLE) == rows_of(on_day(after), TABLE)
+    before = by_location(on_day(published_rows(sharing_publication, TABLE, 3, [LEEDS])))
+    after = by_location(on_day(published_rows(sharing_publication, TABLE, 4, [LEEDS])))
+    inserted, deleted = change_rows(changes, "insert"), change_rows(changes, "delete")
+    preimages, postimages = change_rows(changes, PRE), change_rows(changes, POST)
+    assert inserted == {key: after[key] for key in listed["added"]}
+    assert deleted == {key: before[key] for key in listed["removed"]}
+    assert preimages == {key: before[key] for key in preimages} and postimages == {key: after[key] for key in preimages}
+    for key, columns in listed["changed"].items():
+        for column, values in columns.items():
+            assert (preimages[key][column], postimages[key][column]) == (values["before"], values["after"])
+    # Lineage-only rows are updates too (the feed must turn version 3 into version 4), and only those.
+    lineage_only = set(preimages) - set(listed["changed"])
+    assert len(lineage_only) == listed["lineage_only"] == 1 and set(listed["changed"]) <= set(preimages)
+    for key in lineage_only:
+        differing = {c for c in DATASETS[TABLE].column_names if preimages[key][c] != postimages[key][c]}
+        assert differing and differing <= set(LINEAGE_COLUMNS)
+    # Nothing of the location the correction kept; one row per key and change type.
+    kept = (set(before) & set(after)) - set(preimages)
+    assert kept and not kept & set(changes["location_id"])
+    assert len(changes) == len(inserted) + len(deleted) + len(preimages) + len(postimages)
+
+
+def test_applying_a_versions_changes_to_the_table_before_it_gives_the_table_at_it(story_profiles):
+    url = table_url(story_profiles["la-e08000035"], TABLE)
+    key = ["la_code", "report_date", "location_id"]
+    table = delta_sharing.load_as_pandas(url, version=3)
+    changes = delta_sharing.load_table_changes_as_pandas(url, starting_version=4, ending_version=4)
+    gone = changes[changes["_change_type"].isin(["delete", PRE])][key]
+    new = changes[changes["_change_type"].isin(["insert", POST])].drop(columns=CDF_COLUMNS)
+    kept = table.merge(gone, on=key, how="left", indicator=True)
+    applied = pd.concat([kept[kept["_merge"] == "left_only"].drop(columns="_merge"), new], ignore_index=True)
+    assert rows_of(applied, TABLE) == rows_of(delta_sharing.load_as_pandas(url, version=4), TABLE)
+
+
+def test_the_change_feed_answers_cdf_actions_for_a_correction_and_adds_for_a_first_release(
+    story_server, story_profiles, sharing_publication
+):
+    response = requests.get(
+        f"{story_server.endpoint}/shares/careshare/schemas/published/tables/{TABLE}/changes",
+        params={"startingVersion": 1},
+        headers={"Authorization": f"Bearer {token_of('la-e08000035')}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    actions = [json.loads(line) for line in response.text.splitlines()[2:]]
+    assert [(kind, action["version"]) for line in actions for kind, action in line.items()] == [
+        ("add", 1),
+        ("add", 2),
+        ("add", 3),
+        ("cdf", 4),
+    ]
+    (cdf,) = [line["cdf"] for line in actions if "cdf" in line]
+    named = sharing_support.read_manifest(sharing_publication, TABLE, CORRECTED_DAY, 2)["parts"][LEEDS]["change_data"]
+    assert set(cdf) == {"url", "id", "partitionValues", "size", "version", "timestamp", "expirationTimestamp"}
+    assert unquote(urlparse(cdf["url"]).path).endswith(named["key"]) and named["key"].endswith(".cdf.parquet")
+    assert cdf["partitionValues"] == {"la_code": LEEDS, "report_date": CORRECTED_DAY.isoformat()}
+    assert cdf["size"] == named["bytes"] and cdf["id"].split(".")[0] == named["sha256"]
+    assert requests.get(cdf["url"], timeout=30).content == sharing_publication.platform.publication.get(named["key"])
+
+
+def test_the_change_feed_over_every_version(story_profiles, sharing_publication):
+    url = table_url(story_profiles["la-e08000035"], TABLE)
     # A recipient whose files the correction kept sees no change at version 4.
     unchanged = delta_sharing.load_table_changes_as_pandas(
         table_url(story_profiles["la-e06000061"], TABLE), starting_version=4
     )
     assert len(unchanged) == 0
-    # From the start, every version adds its files; only the correction removes one.
+    # From the start, every date's first release inserts its rows; the correction changes a few.
     everything = delta_sharing.load_table_changes_as_pandas(url, starting_version=1, ending_version=4)
     assert sorted(everything.groupby(["_commit_version", "_change_type"]).size().items()) == [
         ((1, "insert"), 4),
         ((2, "insert"), 4),
         ((3, "insert"), 3),
-        ((4, "delete"), 4),
-        ((4, "insert"), 4),
+        ((4, "delete"), 1),
+        ((4, "insert"), 1),
+        ((4, POST), 2),
+        ((4, PRE), 2),
     ]
+    first = everything[everything["_commit_version"] == 1].drop(columns=CDF_COLUMNS)
+    assert rows_of(first, TABLE) == rows_of(published_rows(sharing_publication, TABLE, 1, [LEEDS]), TABLE)
     by_timestamp = delta_sharing.load_table_changes_as_pandas(url, starting_timestamp="2021-04-02T10:30:00Z")
-    assert rows_of(
-        by_timestamp.drop(columns=["_change_type", "_commit_version", "_commit_timestamp"]), TABLE
-    ) == rows_of(pd.concat([deleted, inserted]), TABLE)
+    correction = delta_sharing.load_table_changes_as_pandas(url, starting_version=4)
+    assert rows_of(by_timestamp.drop(columns=CDF_COLUMNS), TABLE) == rows_of(
+        correction.drop(columns=CDF_COLUMNS), TABLE
+    )
+    assert sorted(by_timestamp["_change_type"]) == sorted(correction["_change_type"])
+
+
+def test_a_release_published_before_change_data_files_is_answered_file_by_file(s3_client, sharing_recipients, tmp_path):
+    bucket = f"careshare-share-{uuid.uuid4().hex[:10]}"
+    create_buckets(s3_client, bucket)
+    platform = sharing_support.sharing_platform(tmp_path, bucket, s3_client)
+    publication = sharing_support.Publication(platform, bucket, publish_story(platform))
+    store = platform.publication
+    for key in [k for k in store.keys(f"_manifests/{TABLE}/") if k.endswith("/v0002.json")]:
+        manifest = json.loads(store.get(key))  # as the publisher wrote it before change data files
+        del manifest["change_data"]
+        for entry in [*manifest["parts"].values(), *manifest["withdrawn"].values()]:
+            del entry["change_data"]
+        store.put(key, json.dumps(manifest).encode())
+    with start_sharing_server(platform, sharing_recipients, tokens_of(TOKENS)) as server:
+        profile = write_profile(tmp_path / "leeds.share", server.endpoint, "token-leeds")
+        changes = delta_sharing.load_table_changes_as_pandas(table_url(profile, TABLE), starting_version=4)
+    platform.warehouse.engine.dispose()
+    on_day = lambda rows: rows.filter(pc.equal(rows["report_date"], pa.scalar(CORRECTED_DAY)))  # noqa: E731
+    assert sorted(changes["_change_type"].value_counts().items()) == [("delete", 4), ("insert", 4)]
+    deleted = changes[changes["_change_type"] == "delete"].drop(columns=CDF_COLUMNS)
+    inserted = changes[changes["_change_type"] == "insert"].drop(columns=CDF_COLUMNS)
+    assert rows_of(deleted, TABLE) == rows_of(on_day(published_rows(publication, TABLE, 3, [LEEDS])), TABLE)
+    assert rows_of(inserted, TABLE) == rows_of(on_day(published_rows(publication, TABLE, 4, [LEEDS])), TABLE)
 
 
 def test_file_entries_are_short_lived_release_files(story_server, sharing_publication):

@@ -6,17 +6,33 @@ published value differs: the columns are named, with both values), lineage only 
 LINEAGE_COLUMNS differ) or unchanged. Lineage says where a row came from and how it was tied to its
 location, not what it says: a corrected file gives every row of its feed a new `source_sha256` and
 `source_row`, which is no revision of the data.
+
+**Change data** (`change_data`) is the same comparison as rows, for the Delta Sharing change data
+feed: the published columns of each row that differs, and `_change_type`: `insert` (an added key),
+`delete` (a removed key, its old row), `update_preimage` and `update_postimage` (a changed key, its
+old and new row). The feed's contract is that applying a version's changes to the table before it
+gives the table at it, so a lineage-only row is an update there too: left out, a reader that keeps
+its copy by the feed would keep lineage pointing at the delivery the correction superseded, and its
+copy would differ from the table it is sharing. The rule above still holds wherever careshare says
+what changed (counts, the changed-key lists, changelogs): a row whose published values are equal
+before and after is listed there as `lineage_only` only. Identical rows are in no change data.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from careshare.datasets import Dataset
+from careshare.datasets import Dataset, Field
+from careshare.publish.formats import answer_array, pandas_dtype
 
 LINEAGE_COLUMNS = (
     "source_feed",
@@ -28,6 +44,8 @@ LINEAGE_COLUMNS = (
     "match_score",
 )
 PREVIEW_KEYS = 20  # keys an index entry and the changelog name; the detail file names them all
+CHANGE_TYPE = "_change_type"
+INSERT, DELETE, UPDATE_PREIMAGE, UPDATE_POSTIMAGE = "insert", "delete", "update_preimage", "update_postimage"
 
 
 @dataclass(frozen=True)
@@ -131,6 +149,74 @@ def unchanged(rows: int) -> Revision:
 def first_release(rows: int) -> Revision:
     """A first version adds every row; its keys are not listed (they are the file)."""
     return Revision(Changes(added=rows))
+
+
+def change_data(old: pa.Table | None, new: pa.Table | None, dataset: Dataset) -> pa.Table:
+    """Every row that differs between one file's versions, in key order (see the module docstring);
+    both tables hold the key columns. Columns: the release Parquet's, then `_change_type`."""
+    keys = row_key(dataset)
+    before, after = _rows_by_key(old, keys), _rows_by_key(new, keys)
+    rows = [
+        change
+        for key in sorted(before.keys() | after.keys())
+        for change in _row_changes(before.get(key), after.get(key))
+    ]
+    fields = _file_fields(dataset)
+    columns = [_column([row[f.name] for _, row in rows], f) for f in fields]
+    types = pa.array([kind for kind, _ in rows], pa.string())
+    return pa.table([*columns, types], schema=change_data_schema(dataset))
+
+
+def _row_changes(old: dict | None, new: dict | None) -> list[tuple[str, dict]]:
+    """A key's rows in the change data: its new row, its old row, or both (changed), or none (equal)."""
+    if old == new:
+        return []
+    kinds = (DELETE, INSERT) if old is None or new is None else (UPDATE_PREIMAGE, UPDATE_POSTIMAGE)
+    return [(kind, row) for kind, row in zip(kinds, (old, new), strict=True) if row is not None]
+
+
+def _file_fields(dataset: Dataset) -> list[Field]:
+    """The columns a release Parquet holds: the partition columns are in its path."""
+    return [f for f in dataset.fields if f.name not in dataset.partition_columns]
+
+
+def _column(values: list, field: Field) -> pa.Array:
+    """Answers indexed into their whole answer set, as in the release's Parquet."""
+    return answer_array(pa.array(values, pa.string()), field) if field.values else pa.array(values, field.arrow_type)
+
+
+@cache
+def change_data_schema(dataset: Dataset) -> pa.Schema:
+    """The release Parquet's schema (types, ordered answer sets) and `_change_type`, with the pandas
+    metadata that makes `pd.read_parquet` give the release's dtypes (library versions left out, so
+    the same rows give the same bytes)."""
+    schema = dataset.arrow_schema(without_partitions=True).append(pa.field(CHANGE_TYPE, pa.string(), nullable=False))
+    dtypes = {f.name: pandas_dtype(f) for f in _file_fields(dataset)} | {CHANGE_TYPE: "str"}
+    empty = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()})
+    described = pa.Table.from_pandas(empty, schema=schema, preserve_index=False).schema.pandas_metadata
+    metadata = {k: v for k, v in described.items() if k not in ("creator", "pandas_version")}
+    return schema.with_metadata({b"pandas": json.dumps(metadata, sort_keys=True).encode()})
+
+
+def change_data_bytes(table: pa.Table) -> bytes:
+    """Written as the release's Parquet is (careshare.publish.formats.parquet_bytes)."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", write_statistics=True, store_schema=True)
+    return sink.getvalue()
+
+
+def change_data_problem(where: str, data: bytes, dataset: Dataset, rows: int) -> str | None:
+    """What is wrong with a built change file: unreadable, another schema, other rows or change types."""
+    try:
+        read = pq.read_table(io.BytesIO(data))
+    except Exception as error:  # any unreadable file is a failed check, named
+        return f"{where}: unreadable change data: {error}"
+    if not read.schema.equals(change_data_schema(dataset)):
+        return f"{where}: schema {read.schema} differs from the dataset's change data"
+    kinds = set(read.column(CHANGE_TYPE).to_pylist()) - {INSERT, DELETE, UPDATE_PREIMAGE, UPDATE_POSTIMAGE}
+    if kinds:
+        return f"{where}: change types {sorted(kinds)} are not Delta's"
+    return None if read.num_rows == rows else f"{where}: {read.num_rows} rows, expected {rows}"
 
 
 def _rows_by_key(table: pa.Table | None, keys: list[str]) -> dict[str, dict]:

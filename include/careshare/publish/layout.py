@@ -6,6 +6,7 @@ Council first, so that one prefix is one recipient's grant::
     <dataset>/la_code=<code>/_releases/report_date=<date>/v0002.json     the council's release manifest
     <dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.*     every release's Parquet and CSV
     <dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.changes.json   the council's changed keys
+    <dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.cdf.parquet    its changed rows (change data)
     <dataset>/la_code=<code>/_index.json                                 every release and the latest
     <dataset>/la_code=<code>/_CHANGELOG.md                               the same for people
     _manifests/<dataset>/report_date=<date>/v0002.json                   the commit: the release manifest
@@ -36,6 +37,7 @@ DOCS = "_docs"
 PARQUET = "parquet"
 CSV = "csv"
 FORMATS = (PARQUET, CSV)
+CHANGE_DATA = "cdf.parquet"  # a release's changed rows, for the Delta Sharing change data feed
 
 
 class UncheckedKeyPart(ValueError):
@@ -86,6 +88,9 @@ class Scope:
 
     def manifest(self, report_date: date, version: int) -> str:
         return f"{self.root}_releases/report_date={report_date.isoformat()}/{version_name(version)}.json"
+
+    def change_data_file(self, report_date: date, sha256: str) -> str:
+        return f"{self.root}_releases/report_date={report_date.isoformat()}/{content_address(sha256)}.{CHANGE_DATA}"
 
     def changes_file(self, report_date: date, sha256: str) -> str:
         return f"{self.root}_releases/report_date={report_date.isoformat()}/{content_address(sha256)}.changes.json"

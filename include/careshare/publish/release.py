@@ -3,11 +3,15 @@
 1. Build every council's Parquet and CSV in memory (deterministic bytes, content-addressed).
 2. If the committed release of the date has the same content (files and the date's feed
    completeness), there is nothing to release.
-3. Check each new file's schema and rows, then stage it under `_staging/`.
-4. Copy them to their content-addressed release keys (invisible until a manifest names them); the
-   store computes each copy's SHA-256, which must be the one the key and the manifest name. Compare
-   each changed council's rows with the current release's, by key (careshare.publish.changes), and
-   write the lists of changed keys, content-addressed too.
+3. Compare each changed council's rows with the current release's, by key
+   (careshare.publish.changes): the counts, and for every scope whose rows differ a change data
+   file of those rows (`<sha256>.cdf.parquet`, for the Delta Sharing change data feed; a date's
+   first release has none, its files are the inserts). Lineage-only rows are updates in the change
+   data and not changes anywhere else: careshare.publish.changes says why.
+4. Check each new file's schema and rows, then stage it under `_staging/`, change data included.
+   Copy them to their content-addressed release keys (invisible until a manifest names them); the
+   store computes each copy's SHA-256, which must be the one the key and the manifest name. Write
+   the lists of changed keys, content-addressed too.
 5. Commit: write the release manifest `vNNNN.json` with If-None-Match, so of two runs only one
    commits a version; the loser re-reads the winner and tries the next version if it differs.
 6. After the commit: each council's manifest, the current hive view, the councils' indexes and
@@ -32,7 +36,18 @@ import pyarrow.parquet as pq
 from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
-from careshare.publish.changes import LINEAGE_COLUMNS, Changes, Revision, compare, first_release, row_key, unchanged
+from careshare.publish.changes import (
+    LINEAGE_COLUMNS,
+    Changes,
+    Revision,
+    change_data,
+    change_data_bytes,
+    change_data_problem,
+    compare,
+    first_release,
+    row_key,
+    unchanged,
+)
 from careshare.publish.completeness import summary
 from careshare.publish.formats import csv_bytes, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
@@ -45,6 +60,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = "careshare-release/1"
 CHANGES_FORMAT = "careshare-changes/1"
+CHANGE_DATA_FORMAT = "careshare-cdf/1"  # a manifest stating it names the change data of every changed scope
 COMMIT_ATTEMPTS = 5
 STAGING_MAX_AGE = timedelta(hours=6)  # far longer than any publish run: older staging is abandoned
 
@@ -71,6 +87,19 @@ class Part:
 
     def sha256(self, fmt: str) -> str:
         return self.checksums[fmt]
+
+
+@dataclass(frozen=True)
+class ChangeData:
+    """One scope's changed rows (careshare.publish.changes.change_data) as its change data file."""
+
+    scope: layout.Scope
+    rows: int
+    data: bytes
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
 
 @dataclass
@@ -155,17 +184,18 @@ def publish_release(
             if not _complete(store, previous):
                 finish(store, previous, refresh_all=True)
             return outcome(previous, new=False)
-        token = staging_token(now())
-        staged = stage(store, dataset, report_date, parts, previous, token)
+        revisions, changed_rows = revise(store, dataset, report_date, parts, previous)
+        staged = stage(store, dataset, report_date, parts, previous, changed_rows, staging_token(now()))
         promote(store, staged, dataset)
-        revisions = revise(store, dataset, report_date, parts, previous)
         stated = {
             "schema": schema,
             "completeness": completeness,
             "inputs": list(inputs),
             "reason": reason(previous, list(inputs), note),
         }
-        manifest = release_manifest(store, dataset, report_date, parts, previous, content, revisions, stated, now())
+        manifest = release_manifest(
+            store, dataset, report_date, parts, previous, content, revisions, changed_rows, stated, now()
+        )
         key = layout.release_manifest(dataset.name, report_date, manifest["version"])
         committed = store.put(key, canonical_json(manifest), if_absent=True)
         store.delete([s.staged_key for s in staged])
@@ -198,9 +228,10 @@ def stage(
     report_date: date,
     parts: dict[str, Part],
     previous: Document | None,
+    changed_rows: dict[str, ChangeData],
     token: str,
 ) -> list[StagedFile]:
-    """Upload the files that the current release does not already hold."""
+    """Upload the files that the current release does not already hold, and the change data."""
     prefix = layout.staging_prefix(dataset.name, report_date, token)
     known = _files_of(previous)
     wanted = [
@@ -216,9 +247,26 @@ def stage(
         for fmt in layout.FORMATS
         if known.get((part.scope.label, fmt)) != part.sha256(fmt)
     ]
+    changes = [
+        StagedFile(
+            staged_key=layout.staging_file(prefix, change.scope, change.sha256, layout.CHANGE_DATA),
+            release_key=change.scope.change_data_file(report_date, change.sha256),
+            fmt=layout.CHANGE_DATA,
+            sha256=change.sha256,
+            rows=change.rows,
+            data=change.data,
+        )
+        for change in changed_rows.values()
+    ]
     check_shapes(wanted, dataset)
-    in_parallel(lambda f: store.put(f.staged_key, f.data), wanted)
-    return wanted
+    refuse_if(dataset, "built change data files", _change_data_problems(changes, dataset))
+    in_parallel(lambda f: store.put(f.staged_key, f.data), wanted + changes)
+    return wanted + changes
+
+
+def _change_data_problems(files: list[StagedFile], dataset: Dataset) -> list[str]:
+    found = (change_data_problem(f.release_key, f.data, dataset, f.rows) for f in files)
+    return [problem for problem in found if problem]
 
 
 def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> None:
@@ -236,21 +284,31 @@ def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> N
 
 def revise(
     store: ObjectStore, dataset: Dataset, report_date: date, parts: dict[str, Part], previous: Document | None
-) -> dict[str, Revision]:
-    """label -> what changed since the current release, for every scope now published or withdrawn."""
+) -> tuple[dict[str, Revision], dict[str, ChangeData]]:
+    """label -> what changed since the current release, for every scope now published or withdrawn;
+    and label -> the change data of every scope whose rows differ (none in a date's first release)."""
     before, known = (previous["parts"] if previous else {}), _files_of(previous)
     labels = sorted(set(parts) | set(before))
 
-    def revision(label: str) -> Revision:
+    def revision(label: str) -> tuple[Revision, ChangeData | None]:
         part, old = parts.get(label), before.get(label)
         if part is not None and previous is None:
-            return first_release(part.rows)
+            return first_release(part.rows), None
         if part is not None and known.get((label, layout.PARQUET)) == part.sha256(layout.PARQUET):
-            return unchanged(part.rows)
-        new = None if part is None else part.table.drop_columns(["report_date"])
-        return compare(None if old is None else _published_rows(store, label, old, dataset), new, row_key(dataset))
+            return unchanged(part.rows), None
+        old_rows = None if old is None else _published_rows(store, label, old, dataset)
+        new_rows = None if part is None else part.table.drop_columns(["report_date"])
+        return compare(old_rows, new_rows, row_key(dataset)), _change_data(label, old_rows, new_rows, dataset)
 
-    return dict(zip(labels, in_parallel(revision, labels), strict=True))
+    found = dict(zip(labels, in_parallel(revision, labels), strict=True))
+    changed_rows = {label: change for label, (_, change) in found.items() if change is not None}
+    return {label: revision for label, (revision, _) in found.items()}, changed_rows
+
+
+def _change_data(label: str, old: pa.Table | None, new: pa.Table | None, dataset: Dataset) -> ChangeData | None:
+    """None when no row differs (other bytes, the same rows)."""
+    rows = change_data(old, new, dataset)
+    return ChangeData(_scope(dataset.name, label), rows.num_rows, change_data_bytes(rows)) if rows.num_rows else None
 
 
 def _published_rows(store: ObjectStore, label: str, entry: Document, dataset: Dataset) -> pa.Table:
@@ -302,10 +360,12 @@ def release_manifest(
     previous: Document | None,
     content: str,
     revisions: dict[str, Revision],
+    changed_rows: dict[str, ChangeData],
     stated: Document,
     moment: datetime,
 ) -> Document:
     """The manifest of the next version; first writes the lists of changed keys it points to.
+    `revisions` and `changed_rows`: what `revise` found (the change data promoted already);
     `stated`: the schema, completeness, inputs and reason it carries."""
     version = previous["version"] + 1 if previous else 1
     before = previous["parts"] if previous else {}
@@ -322,6 +382,7 @@ def release_manifest(
             "changes": revision.counts.as_dict(),
             "changes_detail": scope_lists.get(label),
             "changed_keys": revision.preview() if revision.names_keys else None,
+            "change_data": _change_data_entry(changed_rows.get(label), report_date),
         }
 
     entries = {
@@ -359,9 +420,17 @@ def release_manifest(
         "rows": sum(part.rows for part in parts.values()),
         "changes": sum((r.counts for r in revisions.values()), Changes()).as_dict(),
         "changes_detail": release_list,
+        "change_data": CHANGE_DATA_FORMAT,
         "parts": entries,
         "withdrawn": withdrawn,
     }
+
+
+def _change_data_entry(change: ChangeData | None, report_date: date) -> Document | None:
+    if change is None:
+        return None
+    key = change.scope.change_data_file(report_date, change.sha256)
+    return {"key": key, "sha256": change.sha256, "bytes": len(change.data), "rows": change.rows}
 
 
 def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
@@ -389,6 +458,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "rows": entry["rows"],
             "changes": entry["changes"],
             "changes_detail": entry.get("changes_detail"),
+            "change_data": entry.get("change_data"),
             "reason": manifest.get("reason"),
             "files": entry.get("files", {}),
         }

@@ -1,5 +1,6 @@
 """The protocol's JSON shapes, in its parquet response format: the `protocol` and `metaData` lines,
-one line per file, and a dataset's schema as Spark's struct JSON (the `schemaString`)."""
+one line per file (a query's `file`; the change feed's `add`, `remove` and `cdf`), and a dataset's
+schema as Spark's struct JSON (the `schemaString`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from careshare.datasets import Dataset, Field
-from careshare.share.tables import Change, FileAt, ReleaseFile
+from careshare.share.tables import CDF, Change, FileAt, ReleaseFile
 
 MIN_READER_VERSION = 1
 CAPABILITIES_HEADER = "delta-sharing-capabilities"
@@ -103,13 +104,16 @@ def file_line(at: FileAt, presign: Presign, expires: datetime) -> dict[str, Any]
 
 
 def change_line(change: Change, presign: Presign, expires: datetime) -> dict[str, Any]:
-    return {
-        change.action: {
-            **_file_fields(change.file, presign, expires),
-            "version": change.commit.version,
-            "timestamp": change.commit.timestamp_ms,
-        }
+    """A change data file's `cdf` action has no `stats` in the protocol: its rows are changes, not
+    records of the table."""
+    fields = {
+        **_file_fields(change.file, presign, expires),
+        "version": change.commit.version,
+        "timestamp": change.commit.timestamp_ms,
     }
+    if change.action == CDF:
+        del fields["stats"]
+    return {change.action: fields}
 
 
 def ndjson(lines: list[dict[str, Any]]) -> str:

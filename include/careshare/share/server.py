@@ -4,7 +4,10 @@ One share, `careshare`, one schema, `published`, and a table per dataset the rec
 (careshare.share.tables): `location_daily` and `la_daily_summary` for everyone, the national
 datasets for national recipients only. Every answer is read from the release manifests; data are
 never copied: a file is a pre-signed GET of one release file, valid for `url_lifetime` (at most an
-hour), and a council recipient is only ever given its own councils' files.
+hour), and a council recipient is only ever given its own councils' files. The change data feed
+(`/changes`) answers each release's change data files, written when it was published, as `cdf`
+actions, a date's first release as `add`s, and a release published before change data files
+existed file by file (careshare.share.tables).
 
 The bearer token is resolved by `recipient_of` (careshare.share.tokens); anything unknown gets
 401 with the same body whatever exists. A table the recipient may not read is answered exactly as

@@ -8,20 +8,24 @@ The table at version N holds, for every report date, the files of the newest rel
 among versions 1..N. A manifest is written once, with If-None-Match, as the release's commit, after
 every file it names is in place: so a listed manifest is a committed release, its files exist, and
 nothing under `_staging/` is ever named. Manifests never change once written, so each is read once
-and kept (its parts only).
+and kept (its files and change data only).
 
 A release committed late (a run that stamped `published_at` before another run's, but committed
 after it) lands among the existing versions and renumbers the ones after it; the publish runs of
 one date never overlap (the per-day lock), so this needs two dates committed within the same
 seconds, read in between.
 
-**Changes** (the change data feed) are file-level: version k, the release R of date D, removes each
-file of D's previous release that R does not keep, and adds each file of R that the previous
-release did not have (per council: a correction of one council's rows removes and adds that
-council's file only). A reader of the feed therefore gets every row of a corrected council's file
-twice, as `delete` (before) and `insert` (after), not only the rows that changed; row-level change
-data would need files of changed rows only, which a server that copies no data cannot offer (the
-row-level differences are in each release's `changes_detail` list, for people and scripts).
+**Changes** (the change data feed) are what each release added, changed and removed, row by row,
+from the change data files the publisher writes beside every release after a date's first
+(careshare.publish.changes: `insert`, `delete`, `update_preimage` and `update_postimage` rows, one
+file per council whose rows differ, named in the release manifest): version k, the release R of
+date D, answers one `cdf` action per change data file of R, and nothing for a council whose rows R
+kept. A date's first release answers its files as `add` actions: every row an insert. Releases
+committed before change data files existed (a manifest without `change_data`) are answered file by
+file, as they were then: a `remove` of each file of D's previous release that R does not keep and
+an `add` of each file of R the previous release did not have, so a corrected council's rows come
+twice, as `delete` and `insert`. Lineage-only rows are updates in the feed (applying a version's
+changes must give the table at it); the release's `changes_detail` list counts them apart.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from careshare.access.recipients import Recipient
 from careshare.datasets import DATASETS, Dataset
@@ -42,11 +47,12 @@ from careshare.storage import ObjectStore
 
 MANIFEST_KEY = re.compile(r"report_date=(\d{4}-\d{2}-\d{2})/v(\d{4,})\.json")
 NATIONAL = "national"  # a national dataset's only scope label in its manifests
+ADD, REMOVE, CDF = "add", "remove", "cdf"  # the change feed's actions
 
 
 @dataclass(frozen=True)
 class ReleaseFile:
-    """One Parquet file of a release, as its manifest names it."""
+    """One Parquet file of a release, as its manifest names it: its data, or its change data."""
 
     la_code: str | None  # None: a national dataset's file
     report_date: date
@@ -65,6 +71,7 @@ class Commit:
     release: int  # the report date's release version (vNNNN)
     published_at: datetime
     files: tuple[ReleaseFile, ...]
+    change_data: tuple[ReleaseFile, ...] | None  # None: committed before change data files existed
 
     @property
     def timestamp_ms(self) -> int:
@@ -81,7 +88,7 @@ class FileAt:
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # "add" or "remove"
+    action: str  # ADD, REMOVE or CDF
     file: ReleaseFile
     commit: Commit  # the version that made the change
 
@@ -105,9 +112,7 @@ class History:
         releases = [(key, date.fromisoformat(m.group(1)), int(m.group(2))) for key, m in found if m]
         read = self.cache.read(self.store, self.dataset, releases)
         ordered = sorted(read, key=lambda c: (c.published_at, c.report_date, c.release))
-        self.commits = [
-            Commit(n, c.report_date, c.release, c.published_at, c.files) for n, c in enumerate(ordered, start=1)
-        ]
+        self.commits = [replace(c, version=n) for n, c in enumerate(ordered, start=1)]
         return self
 
     @property
@@ -140,25 +145,31 @@ class History:
         )
 
     def changes(self, starting: int, ending: int) -> list[Change]:
-        """What versions `starting`..`ending` (inclusive) removed and added, file by file."""
+        """What versions `starting`..`ending` (inclusive) added, changed and removed (module docstring)."""
         previous: dict[date, dict[str | None, ReleaseFile]] = {}
         found: list[Change] = []
         for commit in self.commits[:ending]:
             before = previous.get(commit.report_date, {})
             after = {f.la_code: f for f in commit.files}
             if commit.version >= starting:
-                found += [
-                    Change("remove", f, commit)
-                    for code, f in sorted(before.items(), key=_code)
-                    if not _kept(f, after.get(code))
-                ]
-                found += [
-                    Change("add", f, commit)
-                    for code, f in sorted(after.items(), key=_code)
-                    if not _kept(f, before.get(code))
-                ]
+                found += _changes_of(commit, before, after)
             previous[commit.report_date] = after
         return found
+
+
+def _changes_of(
+    commit: Commit, before: dict[str | None, ReleaseFile], after: dict[str | None, ReleaseFile]
+) -> list[Change]:
+    """A date's first release adds its files; a later one gives its change data, or, committed before
+    change data files existed, removes the files it replaced and adds their replacements."""
+    if commit.release > 1 and commit.change_data is not None:
+        return [Change(CDF, f, commit) for f in commit.change_data]
+    removed = [
+        Change(REMOVE, f, commit) for code, f in sorted(before.items(), key=_code) if not _kept(f, after.get(code))
+    ]
+    return removed + [
+        Change(ADD, f, commit) for code, f in sorted(after.items(), key=_code) if not _kept(f, before.get(code))
+    ]
 
 
 def readable(files: Iterable[FileAt], recipient: Recipient) -> list[FileAt]:
@@ -193,18 +204,30 @@ def _commit_of(store: ObjectStore, dataset: Dataset, key: str, report_date: date
     if manifest is None:  # listed, then gone: not a release to answer
         return None
     files = tuple(
-        ReleaseFile(
-            la_code=None if label == NATIONAL else label,
-            report_date=report_date,
-            key=part["files"][layout.PARQUET]["key"],
-            sha256=part["files"][layout.PARQUET]["sha256"],
-            size=int(part["files"][layout.PARQUET]["bytes"]),
-            rows=int(part["rows"]),
-        )
+        _release_file(label, report_date, part["files"][layout.PARQUET], part["rows"])
         for label, part in sorted(manifest["parts"].items())
         if part.get("files")
     )
-    return Commit(0, report_date, release, instant(manifest["published_at"]).astimezone(UTC), files)
+    scopes = {**manifest["parts"], **manifest["withdrawn"]}
+    change_data = tuple(
+        _release_file(label, report_date, entry["change_data"], entry["change_data"]["rows"])
+        for label, entry in sorted(scopes.items())
+        if entry.get("change_data")
+    )
+    published_at = instant(manifest["published_at"]).astimezone(UTC)
+    return Commit(0, report_date, release, published_at, files, change_data if manifest.get("change_data") else None)
+
+
+def _release_file(label: str, report_date: date, file: dict[str, Any], rows: int) -> ReleaseFile:
+    """`file`: a manifest's entry of one file (`key`, `sha256`, `bytes`)."""
+    return ReleaseFile(
+        la_code=None if label == NATIONAL else label,
+        report_date=report_date,
+        key=file["key"],
+        sha256=file["sha256"],
+        size=int(file["bytes"]),
+        rows=int(rows),
+    )
 
 
 def _kept(file: ReleaseFile, other: ReleaseFile | None) -> bool:

@@ -262,3 +262,52 @@ def test_a_dataset_without_councils_is_published_nationally(store, local_authori
     assert (outcome.version, outcome.scopes) == (1, 1)
     assert pq.read_table(io.BytesIO(store.get("england_daily/report_date=2020-11-28/part-0.parquet"))).num_rows == 1
     assert read_json(store, "england_daily/_index.json")["latest"]["rows"] == 1
+
+
+def test_a_correction_writes_change_data_for_each_scope_whose_rows_differ_named_in_both_manifests(store, release):
+    first = release(synthetic_table(LOCATION_DAILY, DAY, COUNCILS), DAY)
+    manifest = read_json(store, first.manifest_key)
+    assert manifest["change_data"] == "careshare-cdf/1"
+    assert all(part["change_data"] is None for part in manifest["parts"].values()), "a first release: its files"
+
+    corrected = synthetic_table(LOCATION_DAILY, DAY, {"E06000001": 3, "E08000035": 4}, edition=1)
+    kept = synthetic_table(LOCATION_DAILY, DAY, {"E06000001": 3})
+    leeds = corrected.filter(pc.equal(corrected["la_code"], "E08000035"))
+    outcome = release(pa.concat_tables([kept, leeds]), DAY)  # Hartlepool kept, Leeds corrected, City withdrawn
+
+    manifest = read_json(store, outcome.manifest_key)
+    assert manifest["parts"]["E06000001"]["change_data"] is None, "no change data where no row differs"
+    prefix = "location_daily/la_code={}/_releases/report_date=2020-11-28/"
+    for label, entry, kinds in [
+        ("E08000035", manifest["parts"]["E08000035"], ["update_preimage", "update_postimage"] * 4),
+        ("E09000001", manifest["withdrawn"]["E09000001"], ["delete", "delete"]),
+    ]:
+        named = entry["change_data"]
+        data = store.get(named["key"])
+        assert named["key"] == f"{prefix.format(label)}{named['sha256']}.cdf.parquet"
+        assert hashlib.sha256(data).hexdigest() == named["sha256"] and named["bytes"] == len(data)
+        rows = pq.read_table(io.BytesIO(data))
+        assert rows.column("_change_type").to_pylist() == kinds and named["rows"] == len(kinds)
+        assert read_json(store, entry["manifest"])["change_data"] == named, "the council's manifest names it too"
+    assert not store.keys("_staging/")
+
+
+def test_change_data_that_lands_wrong_is_never_committed(tmp_path, local_authorities):
+    class CorruptingStore(LocalStore):
+        def put(self, key, data, **options):
+            if key.startswith("_staging/") and key.endswith(".cdf.parquet"):
+                data = data[:-9] + b"x" + data[-8:]
+            return super().put(key, data, **options)
+
+    store = CorruptingStore(tmp_path / "pub")
+
+    def publish(edition: int):
+        table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS, edition=edition)
+        return publish_release(
+            store, LOCATION_DAILY, DAY, table, local_authorities, schema=schema_reference(LOCATION_DAILY)
+        )
+
+    publish(0)
+    with pytest.raises(ReleaseVerificationError, match=r"3 promoted files failed.*cdf\.parquet: sha256"):
+        publish(1)
+    assert layout.committed_versions(store.keys("_manifests/location_daily/report_date=2020-11-28/")) == [1]
