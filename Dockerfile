@@ -9,11 +9,13 @@ USER airflow
 WORKDIR /opt/careshare
 
 # Requirements first, so a code change does not reinstall them. The package is installed
-# editable: it finds its SQL, expectations and config folders next to its source.
+# editable: it finds its SQL, expectations and config folders next to its source. The simulator
+# (sim/) is installed beside it for the compose service that stands in for the feeds.
 COPY --chown=airflow:0 pyproject.toml ./
 COPY --chown=airflow:0 requirements/constraints.txt requirements/constraints.txt
 COPY --chown=airflow:0 include include
-RUN pip install --no-cache-dir -c requirements/constraints.txt -e ".[airflow,deploy]"
+COPY --chown=airflow:0 sim sim
+RUN pip install --no-cache-dir -c requirements/constraints.txt -e ".[airflow,deploy]" -e ./sim
 
 COPY --chown=airflow:0 dags dags
 COPY --chown=airflow:0 plugins plugins

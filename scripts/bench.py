@@ -30,8 +30,6 @@ from pathlib import Path
 
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "plugins"))
 FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")
 REGION = "eu-west-2"
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -118,7 +116,7 @@ class Environment:
     def __init__(self, workdir: Path, backend: str):
         from careshare.config import Settings
         from careshare.reference import load_local_authorities
-        from careshare.simulator import SimulatorServer, World
+        from careshare_sim import SimulatorServer, World
 
         self.workdir = workdir
         self.backend = backend
@@ -329,7 +327,7 @@ def backfill(env: Environment, start: date, days: int) -> None:
 
 
 def through_airflow(env: Environment, day: date, workdir: Path) -> None:
-    from careshare_airflow.embedded import (
+    from careshare_dev.embedded import (
         Endpoints,
         airflow_settings,
         connection_environment,
@@ -355,7 +353,7 @@ def through_airflow(env: Environment, day: date, workdir: Path) -> None:
     )
     os.environ.update(connection_environment(endpoints))
     migrate_airflow_db(airflow_settings(airflow_home))
-    from careshare_airflow.embedded import DagRunner
+    from careshare_dev.embedded import DagRunner
 
     runner = DagRunner()
     timer = Timer()

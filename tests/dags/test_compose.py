@@ -1,7 +1,7 @@
 """docker-compose.yml and the Dockerfile, checked without a Docker engine: every service of the
 stack is there, every image is pinned, every environment variable set is one that the code, Airflow
 or the service's image reads, every connection the DAGs use is provided, secrets come from .env,
-and the image installs the project with the pinned constraints."""
+and the image installs the project and the simulator with the pinned constraints."""
 
 from __future__ import annotations
 
@@ -107,7 +107,18 @@ def test_every_service_of_the_stack_is_there(services):
         "airflow-triggerer": "triggerer",
         "airflow-worker": "celery worker",
     }
-    assert services["careshare-simulator"]["entrypoint"] == ["careshare", "simulator", "serve"]
+    assert services["careshare-simulator"]["entrypoint"] == ["careshare-sim", "serve"]
+
+
+def test_the_simulator_runs_the_simulator_package_command(services):
+    from careshare_sim.cli import build_parser
+
+    service = services["careshare-simulator"]
+    program, *arguments = [*service["entrypoint"], *service["command"]]
+    scripts = tomllib.loads((REPO_ROOT / "sim" / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts[program] == "careshare_sim.cli:main"
+    parsed = build_parser().parse_args(arguments)
+    assert (parsed.command, parsed.host, parsed.port) == ("serve", "0.0.0.0", 8080)
 
 
 def test_every_image_is_pinned(services):
@@ -130,6 +141,7 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
     assert len(installs) == 1
     assert "-c requirements/constraints.txt" in installs[0]
     assert "COPY --chown=airflow:0 requirements/constraints.txt requirements/constraints.txt" in dockerfile
+    assert "COPY --chown=airflow:0 sim sim" in dockerfile and installs[0].endswith(" -e ./sim")
     extras = re.search(r'-e "\.\[([a-z,]+)\]"', installs[0]).group(1).split(",")
     declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = constraint_pins()
@@ -168,7 +180,7 @@ def airflow_options() -> dict[str, list[str]]:
 
 
 def names_read_by_the_code() -> set[str]:
-    sources = [*(REPO_ROOT / "include").rglob("*.py"), *(REPO_ROOT / "plugins").rglob("*.py")]
+    sources = [path for folder in ("include", "plugins", "sim") for path in (REPO_ROOT / folder).rglob("*.py")]
     text = "\n".join(path.read_text() for path in sources)
     return set(re.findall(r'"(CARESHARE_[A-Z0-9_]+)"', text))
 

@@ -15,16 +15,15 @@ from pathlib import Path
 import pytest
 
 from careshare.config import REPO_ROOT
-from careshare.simulator import SimulatorServer, World
-
-sys.path.insert(0, str(REPO_ROOT / "plugins"))
-
-from careshare_airflow.embedded import (
+from careshare_dev.embedded import (
     Endpoints,
     airflow_settings,
     connection_environment,
     migrate_airflow_db,
 )
+from careshare_sim import SimulatorServer, World
+
+sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="careshare-airflow-"))
 os.environ.update(airflow_settings(AIRFLOW_HOME))
@@ -101,6 +100,6 @@ def module_careshare_env(stack, module_warehouse_url, s3_client, tmp_path_factor
 
 @pytest.fixture(scope="session")
 def runner(stack):
-    from careshare_airflow.embedded import DagRunner
+    from careshare_dev.embedded import DagRunner
 
     return DagRunner()

@@ -21,11 +21,11 @@ from careshare.merge import MergeResult, merge_day
 from careshare.pipeline import CorrectionCheck, FetchOutcome, fetch_feed_day, recheck_past_days
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import FaultPlan, ServerModes, SimulatorServer, World
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import RetryPolicy
 from careshare.storage import ObjectStore
+from careshare_sim import FaultPlan, ServerModes, SimulatorServer, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.integration.merge_support import warehouse_database
 
@@ -169,7 +169,7 @@ class Harness:
 
 
 def publication(day: date, after: timedelta = timedelta(minutes=1)) -> datetime:
-    from careshare.simulator import publication_time
+    from careshare_sim import publication_time
 
     return publication_time(day) + after
 

@@ -18,9 +18,9 @@ from careshare.config import REPO_ROOT, Settings
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import World
 from careshare.sources.delivery import Delivery
 from careshare.storage import ObjectStore
+from careshare_sim import World
 from tests.conftest import REFERENCE_CSV, drop_postgres_database, new_postgres_database
 
 FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from careshare.datasets import DATASETS
-from careshare_airflow.embedded import FEED_DAGS, connection_environment, date_range
+from careshare_dev.embedded import FEED_DAGS, connection_environment, date_range
 from tests.conftest import REFERENCE_CSV, create_buckets, drop_postgres_database, new_postgres_database
 from tests.integration.celery_cluster import AirflowCluster
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from careshare.simulator import SimulatorServer, World
+from careshare_sim import SimulatorServer, World
 from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets
 
 pytestmark = pytest.mark.slow

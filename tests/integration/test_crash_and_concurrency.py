@@ -22,8 +22,8 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.config import REPO_ROOT
-from careshare.simulator import MessRates, SimulatorServer, World
 from careshare.storage import open_store
+from careshare_sim import MessRates, SimulatorServer, World
 from tests.conftest import (
     BACKENDS,
     REFERENCE_CSV,

@@ -23,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.feeds import Feed
-from careshare.simulator import FaultPlan, FileMess, SimulatorServer, World
 from careshare.storage import open_store
-from careshare_airflow.embedded import date_range
+from careshare_dev.embedded import date_range
+from careshare_sim import FaultPlan, FileMess, SimulatorServer, World
 from tests.conftest import create_buckets
 from tests.integration.conftest import DIRECTORY_KEY, FEEDS_KEY
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF

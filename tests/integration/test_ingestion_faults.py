@@ -13,10 +13,10 @@ import pytest
 from careshare.ingest import ABSENT, LOADED, FeedDayFailed
 from careshare.pipeline import ARCHIVED, CORRECTED, REJECTED, UNCHANGED, WAITING
 from careshare.reference_data import load_directory
-from careshare.simulator import FaultKind, World
 from careshare.sources import delivery
 from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
 from careshare.storage import open_store
+from careshare_sim import FaultKind, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, MODES, module_harness, new_platform
 
 pytestmark = pytest.mark.slow

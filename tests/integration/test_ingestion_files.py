@@ -12,8 +12,8 @@ import pytest
 
 from careshare.ingest import LOADED, FeedDayFailed
 from careshare.pipeline import ARCHIVED, CORRECTED, UNCHANGED
-from careshare.simulator import FileMess, MessRates, Version, World
 from careshare.storage import open_store
+from careshare_sim import FileMess, MessRates, Version, World
 from tests.conftest import create_buckets
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 

@@ -12,8 +12,8 @@ import pytest
 from careshare.conform.conform import harmonised_name
 from careshare.feeds import FEEDS, Feed
 from careshare.ingest import ABSENT, LOADED
-from careshare.simulator import MessRates, MessTag, World
-from careshare.simulator.mess import NEGATIVE_COLUMNS
+from careshare_sim import MessRates, MessTag, World
+from careshare_sim.mess import NEGATIVE_COLUMNS
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 
 pytestmark = pytest.mark.slow

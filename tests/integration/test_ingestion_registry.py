@@ -28,10 +28,10 @@ from careshare.pipeline import (
     readiness,
 )
 from careshare.quality.figures import rechecks
-from careshare.simulator import ServerModes, World
 from careshare.sources import delivery as delivery_module
 from careshare.sources.delivery import Delivery, FeedEndpoint
 from careshare.storage import open_store
+from careshare_sim import ServerModes, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, module_harness
 from tests.unit.sources.source_servers import Reply, serving
 

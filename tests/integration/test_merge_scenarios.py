@@ -15,7 +15,7 @@ import pytest
 from careshare.merge import MergeCheckFailed, directory_day, merge_day, validate_day
 from careshare.platform import Platform
 from careshare.publish import publish_day
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 from tests.integration.merge_support import (
     execute,
     load_reference,

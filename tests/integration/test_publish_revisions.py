@@ -24,7 +24,7 @@ from careshare.config import REPO_ROOT, Settings
 from careshare.merge import merge_day
 from careshare.platform import Platform
 from careshare.publish import publish_day
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.integration.merge_support import load_reference, query, read_csv, stage, warehouse_database, write_csv
 

@@ -42,9 +42,9 @@ from careshare.quality.publication import QualityPublication, publish_quality
 from careshare.quality.quarantine import export_quarantine, manifest_key, partition_key
 from careshare.quality.runs import check_published_day, day_context
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import SimulatorServer, World
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import Delivery
+from careshare_sim import SimulatorServer, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.unit.quality.data_docs_links import linked_keys
 
