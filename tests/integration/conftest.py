@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import REPO_ROOT
 from careshare.simulator import SimulatorServer, World
+from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins"))
 

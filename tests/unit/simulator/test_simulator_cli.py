@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from tests.conftest import REPO_ROOT
 
 from careshare.cli import _modes, build_parser, main
-from careshare.config import REPO_ROOT
 
 SMALL = ["--care-homes", "120", "--community", "80"]
 
