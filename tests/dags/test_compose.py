@@ -131,7 +131,9 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
     assert len(installs) == 1
     assert "-c requirements/constraints.txt" in installs[0]
     assert "COPY --chown=airflow:0 requirements/constraints.txt requirements/constraints.txt" in dockerfile
-    extras = re.search(r'(?<!-e )"\.\[([a-z,]+)\]"', installs[0]).group(1).split(",")
+    package = re.search(r'(?<!-e )"\.\[([a-z,]+)\]"', installs[0])
+    assert package, "the image installs the package as a wheel would, not an editable source tree"
+    extras = package.group(1).split(",")
     declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = constraint_pins()
     for extra in extras:
