@@ -29,7 +29,7 @@ A date whose feeds have not all settled (loaded, expected absence, or failed) is
 later run.
 
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
-manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
+manual overrides (`include/careshare/data/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
 
 **Outputs.** Warehouse `location_daily`, `daily_rollup`, `stg_match`, `superseded_row`,
 merge-stage `quarantine_row` (rule `match.unmatched` says how to fix a row), `publish_release`;

@@ -146,7 +146,7 @@ class Environment:
 
     def platform(self):
         """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
-        from careshare.config import REPO_ROOT, Settings
+        from careshare.config import EXPECTATIONS_DIR, Settings
         from careshare.platform import Platform
         from careshare.reference_data import load_directory, load_local_authority_reference
         from careshare.sources.cqc_directory import DirectoryClient
@@ -166,7 +166,7 @@ class Environment:
             publish_uri=f"s3://bench-published-{suffix}",
             quality_uri=f"s3://bench-quality-{suffix}",
             reference_csv=settings.reference_csv,
-            expectations_dir=REPO_ROOT / "expectations",
+            expectations_dir=EXPECTATIONS_DIR,
         )
         platform = Platform.from_settings(settings, client)
         platform.warehouse.migrate()

@@ -1,7 +1,7 @@
 """The warehouse: SQLAlchemy over SQLite (embedded default) or PostgreSQL.
 
-Every statement lives in include/sql; schema changes are numbered files under
-include/sql/schema applied once each, in order.
+Every statement lives in the package's sql/ folder; schema changes are numbered files under
+sql/schema applied once each, in order.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ INSERT_BATCH_ROWS = 5000
 
 @cache
 def sql_text(name: str) -> str:
-    """The statement in include/sql/<name>.sql."""
+    """The statement in sql/<name>.sql."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 

@@ -1,7 +1,8 @@
 """docker-compose.yml and the Dockerfile, checked without a Docker engine: every service of the
 stack is there, every image is pinned, every environment variable set is one that the code, Airflow
 or the service's image reads, every connection the DAGs use is provided, secrets come from .env,
-and the image installs the project and the simulator with the pinned constraints."""
+the image installs the project (not editable) and the simulator with the pinned constraints, and it
+builds from the repository alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -142,7 +143,9 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
     assert "-c requirements/constraints.txt" in installs[0]
     assert "COPY --chown=airflow:0 requirements/constraints.txt requirements/constraints.txt" in dockerfile
     assert "COPY --chown=airflow:0 sim sim" in dockerfile and installs[0].endswith(" -e ./sim")
-    extras = re.search(r'-e "\.\[([a-z,]+)\]"', installs[0]).group(1).split(",")
+    package = re.search(r'(?<!-e )"\.\[([a-z,]+)\]"', installs[0])
+    assert package, "the image installs the package as a wheel would, not an editable source tree"
+    extras = package.group(1).split(",")
     declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = constraint_pins()
     for extra in extras:
@@ -150,8 +153,21 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
             assert normalise(requirement) in pins, f"{requirement} (extra {extra}) has no pin in constraints.txt"
 
 
+def test_the_image_builds_from_the_repository_alone(compose, services):
+    """No build context beside the repository: the council reference, SQL, suites and configuration
+    are package data, and no service points the platform at a copy of its own."""
+    assert "COPY --from" not in DOCKERFILE.read_text()
+    builds = [compose["x-airflow-common"]["build"], *(s["build"] for s in services.values() if "build" in s)]
+    assert all(build == {"context": "."} for build in builds), builds
+    packaged = {"CARESHARE_REFERENCE_CSV", "CARESHARE_EXPECTATIONS_DIR", "CARESHARE_CROSSWALK_CSV"}
+    for name, service in services.items():
+        assert not packaged & set(environment(service)), (
+            f"{name} overrides the packaged {packaged & set(environment(service))}"
+        )
+
+
 def test_the_image_has_every_path_the_stack_points_at(services):
-    """DAGs, plugins and the reference data are where the environment says they are."""
+    """DAGs and plugins are where the environment says they are."""
     copied = [line.split()[-1] for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY ")]
     in_image = {str(Path("/opt/careshare") / target) for target in copied}
     for name, service in services.items():
@@ -241,7 +257,7 @@ def test_the_sharing_server_runs_our_command_reads_the_publication_and_has_a_hea
     assert (parsed.group, parsed.command, parsed.port) == ("share", "serve", 8090)
     assert "8090:8090" in service["ports"]
     assert "http://localhost:8090/health" in service["healthcheck"]["test"]
-    for shared in ("CARESHARE_WAREHOUSE_URL", "CARESHARE_PUBLISH_URI", "CARESHARE_REFERENCE_CSV"):
+    for shared in ("CARESHARE_WAREHOUSE_URL", "CARESHARE_PUBLISH_URI"):
         assert sharing[shared] == worker[shared], shared
     assert not [name for name in sharing if name.startswith("AIRFLOW")], "no Airflow configuration or connections"
     assert urlsplit(sharing["CARESHARE_SHARING_ENDPOINT"]).path == "/delta-sharing"

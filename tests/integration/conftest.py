@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import REPO_ROOT
 from careshare_dev.embedded import (
     Endpoints,
     airflow_settings,
@@ -22,6 +21,7 @@ from careshare_dev.embedded import (
     migrate_airflow_db,
 )
 from careshare_sim import SimulatorServer, World
+from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins"))
 

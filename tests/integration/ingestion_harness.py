@@ -136,7 +136,7 @@ class Harness:
         )
 
     def accounts(self, day: date) -> dict[str, dict[str, int]]:
-        """Per loaded feed: rows delivered, and where each ended (include/sql/checks/row_accounting.sql)."""
+        """Per loaded feed: rows delivered, and where each ended (include/careshare/sql/checks/row_accounting.sql)."""
         rows = self.platform.warehouse.query_frame("checks/row_accounting", {"report_date": day})
         return {
             r.feed: {k: int(getattr(r, k)) for k in ("rows_delivered", "quarantined", "superseded", "published")}

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
@@ -65,7 +65,7 @@ def local_platform(warehouse_url: str, home: Path) -> Platform:
         publish_uri=str(home / "published"),
         quality_uri=str(home / "quality"),
         reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
+        expectations_dir=EXPECTATIONS_DIR,
     )
     platform = Platform.from_settings(settings)
     platform.warehouse.migrate()

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import Settings
 from careshare.datasets import DATASETS
 from careshare.feeds import TRANSITION
 from careshare.ingest import archive_delivery, load_feed_day
@@ -45,7 +45,7 @@ from careshare.reference_data import load_directory, load_local_authority_refere
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import Delivery
 from careshare_sim import SimulatorServer, World
-from tests.conftest import REFERENCE_CSV, create_buckets
+from tests.conftest import REFERENCE_CSV, REPO_ROOT, create_buckets
 from tests.unit.quality.data_docs_links import linked_keys
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tomllib
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 NOT_THE_PRODUCT = ("careshare_sim", "careshare_dev", "moto")
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from careshare.cli import build_parser, main
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR
 from careshare.stages import FAILED, OK, LocalRun
 from tests.conftest import REFERENCE_CSV
 
@@ -74,7 +74,7 @@ def local_env(tmp_path, monkeypatch):
         "CARESHARE_PUBLISH_URI": tmp_path / "published",
         "CARESHARE_QUALITY_URI": tmp_path / "quality",
         "CARESHARE_REFERENCE_CSV": REFERENCE_CSV,
-        "CARESHARE_EXPECTATIONS_DIR": REPO_ROOT / "expectations",
+        "CARESHARE_EXPECTATIONS_DIR": EXPECTATIONS_DIR,
         "CARESHARE_LANDING_URI": landing,
     }
     for name, value in values.items():

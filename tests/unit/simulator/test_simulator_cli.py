@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from tests.conftest import REPO_ROOT
 
-from careshare.config import REPO_ROOT
 from careshare_sim import Compression, HeadAnswer, ServerModes
 from careshare_sim.cli import _modes, build_parser, main
 
