@@ -14,6 +14,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO_ROOT / "include" / "sql"
+DEFAULT_CROSSWALK = REPO_ROOT / "config" / "crosswalk.csv"
+DEFAULT_PUBLISH_SWEEP = "*/15 * * * *"
 
 ENVIRONMENT_VARIABLES = {
     "CARESHARE_HOME": "working folder for the embedded default (SQLite warehouse, Data Docs build)",
@@ -73,6 +75,9 @@ class Settings:
     reference_csv: Path
     expectations_dir: Path
     quality_base_url: str = ""
+    crosswalk_csv: Path = DEFAULT_CROSSWALK
+    landing_uri: str = ""  # a landing folder or bucket of feed files, beside or instead of the export API
+    publish_sweep: str = DEFAULT_PUBLISH_SWEEP
     recheck: RecheckPolicy = RecheckPolicy()
 
     @classmethod
@@ -93,5 +98,8 @@ class Settings:
             ),
             expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations"))),
             quality_base_url=env.get("CARESHARE_QUALITY_BASE_URL", ""),
+            crosswalk_csv=Path(env.get("CARESHARE_CROSSWALK_CSV") or DEFAULT_CROSSWALK),
+            landing_uri=env.get("CARESHARE_LANDING_URI", ""),
+            publish_sweep=env.get("CARESHARE_PUBLISH_SWEEP") or DEFAULT_PUBLISH_SWEEP,
             recheck=RecheckPolicy.from_env(env),
         )

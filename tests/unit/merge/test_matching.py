@@ -170,6 +170,6 @@ def test_a_crosswalk_without_its_columns_is_refused(tmp_path):
 
 
 def test_the_repository_crosswalk_is_valid():
-    from careshare.matching import DEFAULT_CROSSWALK
+    from careshare.config import DEFAULT_CROSSWALK
 
     read_crosswalk(DEFAULT_CROSSWALK)
