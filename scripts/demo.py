@@ -34,6 +34,8 @@ from careshare_dev.embedded import (
     migrate_airflow_db,
 )
 
+from careshare.warehouse import Warehouse
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-2"
 BUCKETS = {"raw": "careshare-raw", "published": "careshare-published", "quality": "careshare-quality"}
@@ -109,8 +111,9 @@ def main() -> int:
             "CARESHARE_QUALITY_URI": f"s3://{BUCKETS['quality']}",
         }
     )
-    print("  migrating the Airflow metadata database (SQLite) ...", flush=True)
+    print("  migrating the Airflow metadata database and the warehouse (SQLite) ...", flush=True)
     migrate_airflow_db(airflow_settings(work.airflow, work.logs))
+    Warehouse(f"sqlite:///{work.warehouse}").migrate()  # as `careshare db migrate` does in a deployment
 
     days = date_range(args.start, args.end)
     started = time.perf_counter()

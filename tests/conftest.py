@@ -105,6 +105,15 @@ def drop_postgres_database(admin, url: str) -> None:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def migrate_warehouse(url: str) -> None:
+    """What `careshare db migrate` does before a deployment's first task."""
+    from careshare.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    warehouse.migrate()
+    warehouse.engine.dispose()
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

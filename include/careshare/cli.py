@@ -13,6 +13,7 @@ from importlib.metadata import version
 from typing import Any
 
 from careshare.access.commands import register_access
+from careshare.db_commands import register_db
 from careshare.publish.commands import register_publish
 from careshare.run_commands import register_registry, register_run
 from careshare.share.commands import register_share
@@ -27,7 +28,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    return handler(args)
+    from careshare.warehouse import NotMigrated
+
+    try:
+        return handler(args)
+    except NotMigrated as behind:
+        print(f"careshare: {behind}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (
+    register_db,
     register_run,
     register_registry,
     register_publish,

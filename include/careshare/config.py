@@ -20,6 +20,7 @@ EXPECTATIONS_DIR = PACKAGE_DIR / "expectations"
 REFERENCE_CSV = PACKAGE_DIR / "data" / "local_authorities.csv"
 CROSSWALK_CSV = PACKAGE_DIR / "data" / "crosswalk.csv"
 RECIPIENTS_TOML = PACKAGE_DIR / "data" / "recipients.toml"
+DEFAULT_PUBLISH_SWEEP = "*/15 * * * *"
 
 ENVIRONMENT_VARIABLES = {
     "CARESHARE_HOME": "working folder for the embedded default (SQLite warehouse, Data Docs build)",
@@ -79,6 +80,9 @@ class Settings:
     reference_csv: Path
     expectations_dir: Path
     quality_base_url: str = ""
+    crosswalk_csv: Path = CROSSWALK_CSV
+    landing_uri: str = ""  # a landing folder or bucket of feed files, beside or instead of the export API
+    publish_sweep: str = DEFAULT_PUBLISH_SWEEP
     recheck: RecheckPolicy = RecheckPolicy()
 
     @classmethod
@@ -94,5 +98,8 @@ class Settings:
             reference_csv=Path(env.get("CARESHARE_REFERENCE_CSV", str(REFERENCE_CSV))),
             expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(EXPECTATIONS_DIR))),
             quality_base_url=env.get("CARESHARE_QUALITY_BASE_URL", ""),
+            crosswalk_csv=Path(env.get("CARESHARE_CROSSWALK_CSV") or CROSSWALK_CSV),
+            landing_uri=env.get("CARESHARE_LANDING_URI", ""),
+            publish_sweep=env.get("CARESHARE_PUBLISH_SWEEP") or DEFAULT_PUBLISH_SWEEP,
             recheck=RecheckPolicy.from_env(env),
         )

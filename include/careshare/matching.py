@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -21,13 +20,11 @@ from typing import Any
 import pandas as pd
 from rapidfuzz import fuzz
 
-from careshare.config import CROSSWALK_CSV
 from careshare.conform.normalise import normalise_location_id
 from careshare.datasets import NAME_MATCH_THRESHOLD
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, FEEDS, Feed
 from careshare.reference import name_key
 
-CROSSWALK_ENV = "CARESHARE_CROSSWALK_CSV"
 CROSSWALK_COLUMNS = ("feed", "record_id", "location_id", "reason")
 NAME_POSTCODE = "name_postcode"
 UNMATCHED = "unmatched"
@@ -49,10 +46,6 @@ class CrosswalkEntry:
     record_id: str
     location_id: str
     reason: str
-
-
-def crosswalk_path() -> Path:
-    return Path(os.environ.get(CROSSWALK_ENV) or CROSSWALK_CSV)
 
 
 def read_crosswalk(path: Path) -> list[CrosswalkEntry]:
@@ -180,7 +173,7 @@ def _unmatched_record(
         f"{feed} row {int(row['source_row'])} (record {record_id}, name {_text(row['name'])!r}, postcode "
         f"{_text(row['postcode'])!r}) matches no CQC location: {'; '.join(reasons)}. To fix, add the line "
         f"`{feed},{record_id},<CQC location id>,<reason>` to the crosswalk (include/careshare/data/crosswalk.csv, "
-        f"or the file {CROSSWALK_ENV} names) and rerun the day."
+        f"or the file CARESHARE_CROSSWALK_CSV names) and rerun the day."
     )
     raw_record = {
         "record_id": record_id,

@@ -26,7 +26,7 @@ import json
 import careshare
 from careshare.access.recipients import load_recipients
 from careshare.config import Settings
-from careshare.matching import crosswalk_path, read_crosswalk
+from careshare.matching import read_crosswalk
 from careshare.platform import Platform
 from careshare.quality.suites import load_suite
 from careshare.reference_data import load_local_authority_reference
@@ -35,11 +35,11 @@ platform = Platform.from_settings(Settings.from_env())
 settings = platform.settings
 print(json.dumps({
     "package": careshare.__file__,
-    "paths": [str(settings.reference_csv), str(settings.expectations_dir), str(crosswalk_path())],
+    "paths": [str(settings.reference_csv), str(settings.expectations_dir), str(settings.crosswalk_csv)],
     "migrations": platform.warehouse.migrate(),
     "councils": load_local_authority_reference(platform),
     "suites": sorted(load_suite(path).name for path in settings.expectations_dir.glob("*.json")),
-    "crosswalk": len(read_crosswalk(crosswalk_path())),
+    "crosswalk": len(read_crosswalk(settings.crosswalk_csv)),
     "recipients": len(load_recipients(platform.local_authorities)),
 }))
 """
