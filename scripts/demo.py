@@ -24,6 +24,7 @@ from datetime import date
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from careshare.warehouse import Warehouse
 from careshare_dev.embedded import (
     Endpoints,
     FinishedRun,
@@ -33,8 +34,6 @@ from careshare_dev.embedded import (
     date_range,
     migrate_airflow_db,
 )
-
-from careshare.warehouse import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-2"

@@ -173,7 +173,7 @@ def _unmatched_record(
         f"{feed} row {int(row['source_row'])} (record {record_id}, name {_text(row['name'])!r}, postcode "
         f"{_text(row['postcode'])!r}) matches no CQC location: {'; '.join(reasons)}. To fix, add the line "
         f"`{feed},{record_id},<CQC location id>,<reason>` to the crosswalk (include/careshare/data/crosswalk.csv, "
-        f"or the file CARESHARE_CROSSWALK_CSV names) and rerun the day."
+        "or the file CARESHARE_CROSSWALK_CSV names) and rerun the day."
     )
     raw_record = {
         "record_id": record_id,
