@@ -333,3 +333,15 @@ def test_every_project_module_the_configuration_names_exists(services):
                 path = REPO_ROOT / "plugins" / f"{module.replace('.', '/')}.py"
                 assert path.exists(), f"{name}: {variable} names {module}, which is not in plugins/"
                 assert re.search(rf"^{attribute} = ", path.read_text(), re.MULTILINE), f"{name}: {value}"
+
+
+def test_the_init_service_migrates_the_warehouse_the_workers_use(services):
+    """Tasks never change the warehouse's schema: the one-shot init service migrates it first."""
+    init = services["airflow-init"]
+    script = init["command"][-1]
+    assert "careshare db migrate" in script
+    assert script.index("airflow version") < script.index("careshare db migrate")  # the metadata first
+    warehouse = environment(init)["CARESHARE_WAREHOUSE_URL"]
+    assert warehouse == environment(services["airflow-worker"])["CARESHARE_WAREHOUSE_URL"]
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
