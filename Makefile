@@ -23,12 +23,16 @@ browser:
 demo: install
 	$(BIN)/python scripts/demo.py
 
+# Two workers (this machine's cores); a module's tests stay on one worker (tests/conftest.py).
+PARALLEL := -n 2 --dist loadgroup
+
 test: install services browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL) -m "not serial"
+	$(BIN)/pytest -m serial
 
-test-fast: install
-	$(BIN)/pytest -m "not slow and not postgres"
+test-fast: install services
+	$(BIN)/pytest $(PARALLEL) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

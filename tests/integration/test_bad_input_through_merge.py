@@ -20,8 +20,6 @@ from tests.integration.merge_support import load_reference, local_platform, quer
 from tests.integration.test_bad_input_corpus import Lines
 from tests.integration.test_merge_scenarios import EMPTY_CROSSWALK, as_location
 
-pytestmark = pytest.mark.slow
-
 DAY = date(2020, 12, 1)  # in the overlap: the CQC form and CT home care are both open
 CT, HOME_CARE, CQC = Feed.CT_CARE_HOMES.value, Feed.CT_HOME_CARE.value, Feed.CQC_UPDATE.value
 SHARED_LIVES_CT_ID = 999999  # a Shared Lives scheme has no CT id: the one its row carries is made up

@@ -25,7 +25,7 @@ from tests.conftest import (
 )
 from tests.integration.celery_cluster import AirflowCluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.serial]
 
 DAYS = date_range(date(2020, 11, 28), date(2020, 12, 2))
 RERUN_DAY = DAYS[2]

@@ -16,8 +16,6 @@ from careshare_sim import MessRates, MessTag, World
 from careshare_sim.mess import NEGATIVE_COLUMNS
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 
-pytestmark = pytest.mark.slow
-
 DAYS = (date(2020, 7, 1), date(2020, 12, 1), date(2021, 1, 11))  # Windows-1252 CQC; the overlap; ICF
 RAISED = MessRates().with_rates(
     padded_id=0.03,

@@ -32,8 +32,6 @@ from tests.integration.merge_support import (
     write_csv,
 )
 
-pytestmark = pytest.mark.slow
-
 DAY, NEXT_DAY, NEVER_MERGED = date(2020, 12, 1), date(2020, 12, 2), date(2020, 12, 3)
 FIRST_LOAD = datetime(2024, 6, 30)  # load_reference: the world's directory_as_of (UTC, kept naive)
 CHANGED_AT = datetime(2024, 7, 3, 12, tzinfo=UTC)

@@ -28,8 +28,6 @@ from tests.integration.merge_support import (
     write_csv,
 )
 
-pytestmark = pytest.mark.slow
-
 DAY = date(2020, 12, 1)
 UK_FORMAT = "%d/%m/%Y %H:%M"
 EMPTY_CROSSWALK = "feed,record_id,location_id,reason\n"

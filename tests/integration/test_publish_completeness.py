@@ -20,8 +20,6 @@ from careshare.publish.completeness import feed_completeness
 from careshare.reference_data import load_local_authority_reference
 from tests.unit.publish.synthetic import synthetic_table
 
-pytestmark = pytest.mark.slow
-
 TUESDAY, WEDNESDAY, SATURDAY = date(2020, 12, 1), date(2020, 12, 2), date(2020, 12, 5)
 COUNCILS = {"E06000001": 2, "E08000035": 3}
 PROVIDERS = ("1-101010101", "1-202020202")

@@ -7,14 +7,11 @@ from datetime import date
 
 import pyarrow.dataset as ds
 import pyarrow.fs
-import pytest
 import sqlalchemy as sa
 
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish import publish_day
 from tests.unit.publish.synthetic import synthetic_table
-
-pytestmark = pytest.mark.slow
 
 DAY = date(2020, 12, 1)
 ONLY_LOCATIONS = {LOCATION_DAILY.name: LOCATION_DAILY}
