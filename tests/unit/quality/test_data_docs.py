@@ -9,9 +9,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from tests.conftest import REFERENCE_CSV
-from tests.unit.quality.conftest import EXPECTATIONS, conformed_frame
-from tests.unit.quality.data_docs_links import linked_keys
 
 from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.feeds import CT_CARE_HOMES, CT_HOME_CARE
@@ -21,6 +18,9 @@ from careshare.quality.docs_pages import RecordedRun
 from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, data_docs_link, report_key
 from careshare.quality.runs import record_validation, run_name
 from careshare.quality.validate import ValidationReport, suite_parameters_for, validate_frame
+from tests.conftest import REFERENCE_CSV
+from tests.unit.quality.conftest import EXPECTATIONS, conformed_frame
+from tests.unit.quality.data_docs_links import linked_keys
 
 FIRST, SECOND = date(2020, 8, 3), date(2020, 8, 4)
 PADDING = [{}] * 33  # one bad row in 34 stays within a rule's 5%

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from sim_helpers import DIRECTORY_AS_OF
 
 from careshare_sim import MessRates, World
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF
 
 
 @pytest.fixture(scope="session")

@@ -165,9 +165,8 @@ def test_unknown_paths_are_404(server):
 
 
 def test_an_amended_location_changes_its_record_its_page_and_the_changes_window(local_authorities):
-    from sim_helpers import DIRECTORY_AS_OF
-
     from careshare_sim import World
+    from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF
 
     world = World(9, 60, 40, local_authorities, DIRECTORY_AS_OF)
     location = world.population.location_id[5]
@@ -191,7 +190,7 @@ KEYED = {EXPORT_KEY_HEADER: API_KEY}
 
 @pytest.fixture(scope="module")
 def world(local_authorities) -> World:
-    from sim_helpers import DIRECTORY_AS_OF
+    from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF
 
     return World(5, 60, 40, local_authorities, DIRECTORY_AS_OF)
 

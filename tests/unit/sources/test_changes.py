@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from source_servers import Received, Reply, serving
 
 from careshare.sources.delivery import HTTP_ROUTE, LANDING_ROUTE, FeedEndpoint, Known, read_landing
 from careshare.sources.http import RetryPolicy, SourceRefused
 from careshare.storage import open_store
+from tests.unit.sources.source_servers import Received, Reply, serving
 
 DAY = date(2020, 12, 1)
 OLD, NEW = b"id\n1\n", b"id\n1\n2\n"

@@ -7,7 +7,6 @@ import pytest
 import requests
 import urllib3
 from requests.structures import CaseInsensitiveDict
-from source_servers import Reply, serving
 
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
@@ -22,6 +21,7 @@ from careshare.sources.http import (
     request_with_retries,
     retry_after_seconds,
 )
+from tests.unit.sources.source_servers import Reply, serving
 
 BODY = b"CT_Home_ID,CQC_Location_ID\n1,1-123456789\n"
 DAY = date(2020, 12, 1)

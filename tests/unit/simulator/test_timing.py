@@ -7,11 +7,11 @@ import time
 from datetime import date
 
 import pytest
-from sim_helpers import DIRECTORY_AS_OF
 
 from careshare.feeds import Feed
 from careshare_sim import World, render_feed
 from careshare_sim.world import NATIONAL_CARE_HOMES, NATIONAL_COMMUNITY_SERVICES
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF
 
 DAYS = {
     Feed.CT_CARE_HOMES: date(2021, 1, 11),

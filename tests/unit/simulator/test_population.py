@@ -4,11 +4,11 @@ import re
 from collections import Counter
 
 import numpy as np
-from sim_helpers import DIRECTORY_AS_OF
 
 from careshare.feeds import CQC_LOCATION_ID_PATTERN
 from careshare_sim import World
 from careshare_sim.population import Service
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF
 
 
 def test_the_same_arguments_build_the_same_world(small_world, local_authorities):

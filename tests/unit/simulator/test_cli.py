@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from tests.conftest import REPO_ROOT
 
 from careshare_sim import Compression, HeadAnswer, ServerModes
 from careshare_sim.cli import _modes, build_parser, main
+from tests.conftest import REPO_ROOT
 
 SMALL = ["--care-homes", "120", "--community", "80"]
 SOURCES = os.pathsep.join(str(REPO_ROOT / folder) for folder in ("include", "sim"))

@@ -4,12 +4,12 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from sim_helpers import DIRECTORY_AS_OF, read_dicts, read_rows
 
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, CT_TIMESTAMP_FORMAT, FEEDS, Feed, Kind
 from careshare_sim import MessTag, World, render_feed
 from careshare_sim.render import UTF8_BOM
 from careshare_sim.timeline import UK
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF, read_dicts, read_rows
 
 SAMPLE_DAYS = {
     Feed.CT_CARE_HOMES: [

@@ -10,12 +10,12 @@ import zlib
 from datetime import date
 
 import pytest
-from source_servers import Reply, serving
 
 from careshare.conform.parse import MAX_FILE_BYTES
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import FileTooLarge, RetryPolicy, SourceUnavailable, UnsupportedEncoding
+from tests.unit.sources.source_servers import Reply, serving
 
 FILE = ("CT_Home_ID,Home_Name\n" + "".join(f"{n},Home number {n}\n" for n in range(2000))).encode()
 SHA = hashlib.sha256(FILE).hexdigest()

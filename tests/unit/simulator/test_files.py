@@ -7,12 +7,12 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sim_helpers import DIRECTORY_AS_OF, read_rows
 
 from careshare.feeds import FEEDS, Feed
 from careshare_sim import FileMess, MessRates, Request, SimulatorServer, Variant, World, publication_time
 from careshare_sim.files import DROPPABLE, EXTRA_COLUMNS, RENAMES, UNUSABLE
 from careshare_sim.mess import MessTag
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF, read_rows
 
 DAY = date(2020, 12, 1)
 ONLY = {kind: MessRates.clean().with_rates(**{kind.value: 1.0}) for kind in FileMess}

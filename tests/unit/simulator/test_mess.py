@@ -4,10 +4,10 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
-from sim_helpers import DIRECTORY_AS_OF, read_dicts
 
 from careshare.feeds import CT_TIMESTAMP_FORMAT, Feed
 from careshare_sim import MessRates, MessTag, World
+from tests.unit.simulator.sim_helpers import DIRECTORY_AS_OF, read_dicts
 
 OVERLAP_DAY = date(2020, 12, 1)
 CT_DAYS = [date(2020, 12, 1), date(2021, 2, 3), date(2021, 2, 4)]
