@@ -40,14 +40,14 @@ from careshare_airflow.runtime import UK, default_args
 def careshare_reference():
     @task
     def load_councils() -> int:
-        from careshare.reference_data import load_local_authority_reference
+        from careshare.reference_load import load_local_authority_reference
         from careshare_airflow.runtime import platform
 
         return load_local_authority_reference(platform())
 
     @task(outlets=[DIRECTORY])
     def load_directory(councils: int, **context) -> dict:
-        from careshare.reference_data import load_directory as load
+        from careshare.reference_load import load_directory as load
         from careshare_airflow.runtime import directory_client, platform
 
         return load(platform(), directory_client(), context["data_interval_end"])

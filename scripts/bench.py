@@ -115,7 +115,7 @@ class Environment:
 
     def __init__(self, workdir: Path, backend: str):
         from careshare.config import Settings
-        from careshare.reference import load_local_authorities
+        from careshare.councils import load_local_authorities
         from careshare_sim import SimulatorServer, World
 
         self.workdir = workdir
@@ -147,8 +147,8 @@ class Environment:
     def platform(self):
         """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
         from careshare.config import EXPECTATIONS_DIR, Settings
-        from careshare.platform import Platform
-        from careshare.reference_data import load_directory, load_local_authority_reference
+        from careshare.reference_load import load_directory, load_local_authority_reference
+        from careshare.resources import Platform
         from careshare.sources.cqc_directory import DirectoryClient
 
         self._platforms += 1

@@ -19,10 +19,10 @@ import pyarrow as pa
 from moto.server import ThreadedMotoServer
 
 from careshare.config import Settings
+from careshare.councils import load_local_authorities
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
-from careshare.reference import load_local_authorities
 from careshare.storage import open_store
 
 DAY = date(2020, 12, 1)

@@ -168,7 +168,7 @@ def _s3_client(url: str):
 
 def _start_simulator(args):
     from careshare.config import Settings
-    from careshare.reference import load_local_authorities
+    from careshare.councils import load_local_authorities
     from careshare_sim import SimulatorServer, World
 
     authorities = load_local_authorities(Settings.from_env().reference_csv)

@@ -39,14 +39,14 @@ def main() -> None:
     from moto.server import ThreadedMotoServer
 
     from careshare.config import Settings
+    from careshare.councils import load_local_authorities
     from careshare.ingest import load_feed_day
     from careshare.merge import merge_day
     from careshare.pipeline import FeedEndpoint, fetch_feed_day
-    from careshare.platform import Platform
     from careshare.publish import publish_day
-    from careshare.quality import charts, docs, downloads, figures, page, quarantine, runs
-    from careshare.reference import load_local_authorities
-    from careshare.reference_data import load_directory, load_local_authority_reference
+    from careshare.quality import charts, data_docs, downloads, quarantine, report_figures, report_page, runs
+    from careshare.reference_load import load_directory, load_local_authority_reference
+    from careshare.resources import Platform
     from careshare.sources.cqc_directory import DirectoryClient
     from careshare_sim import SimulatorServer, World
 
@@ -86,12 +86,12 @@ def main() -> None:
         timed("location_daily suite (check_published_day)", lambda: runs.check_published_day(platform, day))
         publish_day(platform, day)
         timed("quarantine export", lambda: quarantine.export_quarantine(platform, day))
-        timed("Data Docs build and upload", lambda: docs.build_data_docs(platform, day))
-        numbers = timed("report figures (incl. 30-day trend)", lambda: figures.daily_figures(platform, day))
+        timed("Data Docs build and upload", lambda: data_docs.build_data_docs(platform, day))
+        numbers = timed("report figures (incl. 30-day trend)", lambda: report_figures.daily_figures(platform, day))
         images = timed("trend charts", lambda: charts.trend_charts(numbers["trend"]))
         files = timed("downloads (quarantined, warned rows)", lambda: downloads.write_downloads(platform, day))
         numbers = {**numbers, "downloads": files}
-        html = timed("page", lambda: page.render_report(numbers, images, {"data_docs": "", "quarantine": None}))
+        html = timed("page", lambda: report_page.render_report(numbers, images, {"data_docs": "", "quarantine": None}))
         print(f"page: {len(html) / 1024:.0f} KiB, {len(numbers['completion']['by_council'])} councils")
     server.stop()
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from careshare.config import EXPECTATIONS_DIR, REFERENCE_CSV, Settings
-from careshare.reference import LocalAuthorities, load_local_authorities
+from careshare.councils import LocalAuthorities, load_local_authorities
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get("CARESHARE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -164,7 +164,7 @@ def settings(tmp_path: Path, warehouse_url: str, buckets: dict[str, str]) -> Set
 
 @pytest.fixture
 def platform(settings: Settings, s3_client):
-    from careshare.platform import Platform
+    from careshare.resources import Platform
 
     built = Platform.from_settings(settings, s3_client)
     built.warehouse.migrate()

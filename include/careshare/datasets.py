@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from careshare.conform.conform import CARE_HOME, SERVICE_GROUP
+from careshare.councils import LA_CODE_PATTERN
 from careshare.feeds import (
     CQC_FORM_LAST_DAY,
     CQC_LOCATION_ID_PATTERN,
@@ -21,7 +22,6 @@ from careshare.feeds import (
     TRANSITION,
     YES_NO,
 )
-from careshare.reference import LA_CODE_PATTERN
 
 PARTITION_COLUMNS = ("la_code", "report_date")
 NATIONAL_PARTITION_COLUMNS = ("report_date",)

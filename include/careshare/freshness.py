@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from careshare.feeds import FEEDS
 
 if TYPE_CHECKING:
-    from careshare.platform import Platform
+    from careshare.resources import Platform
 
 UK = ZoneInfo("Europe/London")
 DEADLINE_ENV = "CARESHARE_FRESHNESS_DEADLINE"

@@ -22,10 +22,10 @@ from sqlalchemy.engine import Connection
 from careshare.conform.conform import STAGING_COLUMNS, conform
 from careshare.conform.parse import SOURCE_ROW, FileRejected, ParsedFile, RowIssue, parse_feed_file
 from careshare.feeds import FeedSpec, feed_spec
-from careshare.platform import Platform
 from careshare.quality.runs import validate_feed_day
 from careshare.quality.validate import ValidationReport
 from careshare.quality.warned import store_warned_rows
+from careshare.resources import Platform
 from careshare.sources.delivery import HTTP_ROUTE, Delivery
 from careshare.warehouse import clip
 

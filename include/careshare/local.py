@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from careshare.config import Settings
 
 if TYPE_CHECKING:
-    from careshare.platform import Platform
+    from careshare.resources import Platform
     from careshare.sources.cqc_directory import DirectoryClient
     from careshare.sources.delivery import FeedEndpoint
     from careshare.storage import ObjectStore
@@ -61,7 +61,7 @@ class LocalEnvironment:
         return any(uri.startswith("s3://") for uri in uris)
 
     def platform(self) -> Platform:
-        from careshare.platform import Platform
+        from careshare.resources import Platform
 
         built = Platform.from_settings(self.settings, self.s3_client() if self._uses_s3() else None)
         built.warehouse.require_migrated()

@@ -21,9 +21,9 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from careshare.conform.normalise import normalise_location_id
+from careshare.councils import name_key
 from careshare.datasets import NAME_MATCH_THRESHOLD
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, FEEDS, Feed
-from careshare.reference import name_key
 
 CROSSWALK_COLUMNS = ("feed", "record_id", "location_id", "reason")
 NAME_POSTCODE = "name_postcode"

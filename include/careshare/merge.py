@@ -38,7 +38,7 @@ from careshare.matching import (
     read_crosswalk,
     resolve_by_name,
 )
-from careshare.platform import Platform
+from careshare.resources import Platform
 from careshare.warehouse import Warehouse, sql
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from careshare.ingest import (
     record_expected_absence,
     record_settled_without_file,
 )
-from careshare.platform import Platform
+from careshare.resources import Platform
 from careshare.sources.delivery import Delivery, FeedEndpoint, Known, read_landing
 from careshare.sources.http import FileTooLarge, SourceAuthError, SourcePermanent, SourceUnavailable
 from careshare.storage import ObjectStore

@@ -18,7 +18,7 @@ from careshare.feeds import FEEDS, feed_spec
 from careshare.local import LocalEnvironment, NotConfigured
 
 if TYPE_CHECKING:
-    from careshare.platform import Platform
+    from careshare.resources import Platform
 
 OK, WARN, FAILED = "ok", "warn", "failed"
 DAY_STAGES = ("fetch", "load", "merge", "publish", "quality")
@@ -72,7 +72,7 @@ class LocalRun:
 
 
 def _reference(run: LocalRun, day: date) -> tuple[str, str]:
-    from careshare.reference_data import load_directory, load_local_authority_reference
+    from careshare.reference_load import load_directory, load_local_authority_reference
 
     councils = load_local_authority_reference(run.platform)
     loaded = load_directory(run.platform, run.environment.directory_client(), datetime.now(UTC))

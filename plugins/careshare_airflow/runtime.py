@@ -12,7 +12,7 @@ from careshare_airflow.alerts import CareshareAlerts
 
 if TYPE_CHECKING:
     from careshare.pipeline import FeedEndpoint
-    from careshare.platform import Platform
+    from careshare.resources import Platform
     from careshare.sources.cqc_directory import DirectoryClient
     from careshare.storage import ObjectStore
 
@@ -68,7 +68,7 @@ def platform() -> Platform:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from careshare.config import Settings
-    from careshare.platform import Platform
+    from careshare.resources import Platform
 
     built = Platform.from_settings(Settings.from_env(), S3Hook(aws_conn_id=S3_CONN_ID).get_conn())
     built.warehouse.require_migrated()

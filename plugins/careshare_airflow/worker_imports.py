@@ -7,4 +7,4 @@ import pandas  # noqa: F401
 import pyarrow.parquet  # noqa: F401
 import sqlalchemy  # noqa: F401
 
-import careshare.platform  # noqa: F401
+import careshare.resources  # noqa: F401

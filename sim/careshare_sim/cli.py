@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from careshare.config import Settings
+from careshare.councils import load_local_authorities
 from careshare.feeds import Feed
-from careshare.reference import load_local_authorities
 
 from .faults import FaultPlan
 from .mess import MessRates

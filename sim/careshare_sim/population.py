@@ -10,7 +10,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from careshare.reference import LocalAuthorities, LocalAuthority
+from careshare.councils import LocalAuthorities, LocalAuthority
 
 from . import words
 

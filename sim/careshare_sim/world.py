@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from careshare.councils import LocalAuthorities, UnknownLocalAuthority
 from careshare.feeds import FEEDS, Feed
-from careshare.reference import LocalAuthorities, UnknownLocalAuthority
 
 from .activity import Activity, Transition
 from .directory import Directory

@@ -19,8 +19,8 @@ from careshare.feeds import FEEDS, Feed
 from careshare.ingest import FeedDayFailed, FeedDayResult, load_feed_day
 from careshare.merge import MergeResult, merge_day
 from careshare.pipeline import CorrectionCheck, FetchOutcome, fetch_feed_day, recheck_past_days
-from careshare.platform import Platform
-from careshare.reference_data import load_directory, load_local_authority_reference
+from careshare.reference_load import load_directory, load_local_authority_reference
+from careshare.resources import Platform
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import RetryPolicy

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.ingest import archive_delivery, load_feed_day
-from careshare.platform import Platform
-from careshare.reference_data import load_directory, load_local_authority_reference
+from careshare.reference_load import load_directory, load_local_authority_reference
+from careshare.resources import Platform
 from careshare.sources.delivery import Delivery
 from careshare.storage import ObjectStore
 from careshare_sim import World

@@ -60,11 +60,11 @@ import pytest
 
 from careshare.access.recipients import Recipient, recipients_from
 from careshare.config import EXPECTATIONS_DIR, Settings
+from careshare.councils import LocalAuthorities
 from careshare.datasets import DATASETS, Dataset
-from careshare.platform import Platform
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
-from careshare.reference import LocalAuthorities
+from careshare.resources import Platform
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.unit.publish.synthetic import synthetic_table
 

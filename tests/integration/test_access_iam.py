@@ -25,7 +25,7 @@ from careshare.access.policy import Publication, recipient_policies
 from careshare.access.recipients import Recipient, load_recipients
 from careshare.config import RECIPIENTS_TOML
 from careshare.datasets import DATASETS, LOCATION_DAILY
-from careshare.publish.docs import publish_docs, schema_reference
+from careshare.publish.dictionary import publish_docs, schema_reference
 from careshare.publish.parallel import in_parallel
 from careshare.publish.release import publish_release
 from careshare.storage import open_store

@@ -14,7 +14,7 @@ import pytest
 
 from careshare.feeds import Feed
 from careshare.merge import merge_day, validate_day
-from careshare.platform import Platform
+from careshare.resources import Platform
 from careshare_sim import MessRates, World
 from tests.integration.merge_support import load_reference, local_platform, query, stage
 from tests.integration.test_bad_input_corpus import Lines

@@ -12,7 +12,7 @@ import pytest
 
 from careshare.ingest import ABSENT, LOADED, FeedDayFailed
 from careshare.pipeline import ARCHIVED, CORRECTED, REJECTED, UNCHANGED, WAITING
-from careshare.reference_data import load_directory
+from careshare.reference_load import load_directory
 from careshare.sources import delivery
 from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
 from careshare.storage import open_store

@@ -27,7 +27,7 @@ from careshare.pipeline import (
     held_back,
     readiness,
 )
-from careshare.quality.figures import rechecks
+from careshare.quality.report_figures import rechecks
 from careshare.sources import delivery as delivery_module
 from careshare.sources.delivery import Delivery, FeedEndpoint
 from careshare.storage import open_store

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from careshare.cli import build_parser, main
+from careshare.councils import name_key
 from careshare.merge import directory_day, merge_day, validate_day
-from careshare.platform import Platform
 from careshare.quality.completion import expected_locations
-from careshare.reference import name_key
-from careshare.reference_data import load_directory
+from careshare.reference_load import load_directory
+from careshare.resources import Platform
 from careshare.warehouse import sql
 from careshare_sim import MessRates, World
 from tests.integration.merge_support import (

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from careshare.config import Settings
 from careshare.ingest import record_expected_absence
-from careshare.platform import Platform
+from careshare.resources import Platform
 from tests.integration.merge_support import FEEDS, load_reference, stage
 
 pytestmark = pytest.mark.slow

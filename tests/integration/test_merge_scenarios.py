@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from careshare.merge import MergeCheckFailed, directory_day, merge_day, validate_day
-from careshare.platform import Platform
 from careshare.publish import publish_day
+from careshare.resources import Platform
 from careshare_sim import MessRates, World
 from tests.integration.merge_support import (
     execute,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from careshare.datasets import DATASETS, LOCATION_DAILY
 from careshare.publish import publish_day
 from careshare.publish.completeness import feed_completeness
-from careshare.reference_data import load_local_authority_reference
+from careshare.reference_load import load_local_authority_reference
 from tests.unit.publish.synthetic import synthetic_table
 
 TUESDAY, WEDNESDAY, SATURDAY = date(2020, 12, 1), date(2020, 12, 2), date(2020, 12, 5)

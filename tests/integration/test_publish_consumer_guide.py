@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import DUCKDB_TYPES, publish_docs, schema_reference
+from careshare.publish.dictionary import DUCKDB_TYPES, publish_docs, schema_reference
 from careshare.publish.formats import pandas_dtype
 from careshare.publish.release import publish_release
 from careshare.storage import open_store

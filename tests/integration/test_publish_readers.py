@@ -26,7 +26,7 @@ from frictionless import Check, Checklist, Report, Resource, Row, Schema
 from careshare.datasets import DATASETS, Dataset
 from careshare.merge import merge_day
 from careshare.publish import publish_day
-from careshare.publish.docs import DUCKDB_TYPES
+from careshare.publish.dictionary import DUCKDB_TYPES
 from careshare.publish.formats import neutralise, pandas_dtype
 from careshare_sim import World
 from tests.integration.merge_support import FEEDS, load_reference, local_platform, stage

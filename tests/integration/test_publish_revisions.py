@@ -22,8 +22,8 @@ import pytest
 from careshare.cli import main
 from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.merge import merge_day
-from careshare.platform import Platform
 from careshare.publish import publish_day
+from careshare.resources import Platform
 from careshare_sim import MessRates, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.integration.merge_support import load_reference, query, read_csv, stage, warehouse_database, write_csv

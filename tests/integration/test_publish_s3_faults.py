@@ -17,7 +17,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
 from careshare.publish.verify import ReleaseVerificationError
 from careshare.storage import open_store

@@ -32,16 +32,16 @@ from careshare.feeds import TRANSITION
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.merge import merge_day
 from careshare.pipeline import FeedEndpoint, fetch_feed_day
-from careshare.platform import Platform
 from careshare.publish import publish_day
-from careshare.quality.docs import build_data_docs, recorded_runs
+from careshare.quality.data_docs import build_data_docs, recorded_runs
 from careshare.quality.downloads import download_key, write_downloads
 from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, report_key, report_prefix
 from careshare.quality.placement import UNKNOWN_COUNCIL
 from careshare.quality.publication import QualityPublication, publish_quality
 from careshare.quality.quarantine import export_quarantine, manifest_key, partition_key
 from careshare.quality.runs import check_published_day, day_context
-from careshare.reference_data import load_directory, load_local_authority_reference
+from careshare.reference_load import load_directory, load_local_authority_reference
+from careshare.resources import Platform
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import Delivery
 from careshare_sim import SimulatorServer, World

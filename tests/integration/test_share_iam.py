@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from careshare.cli import main
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import publish_docs, schema_reference
+from careshare.publish.dictionary import publish_docs, schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
 from tests.conftest import REFERENCE_CSV, S3_REGION

@@ -43,7 +43,7 @@ import requests
 
 from careshare.access.recipients import Recipient, recipients_from
 from careshare.datasets import DATASETS
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.parallel import in_parallel
 from careshare.publish.release import publish_release
 from careshare.share.tokens import ShareTokens

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from careshare.reference import UnknownLocalAuthority, name_key
+from careshare.councils import UnknownLocalAuthority, name_key
 
 
 @pytest.mark.parametrize(

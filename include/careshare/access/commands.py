@@ -61,7 +61,7 @@ def duration(text: str) -> timedelta:
 def _context(args: argparse.Namespace):
     from careshare.access.recipients import load_recipients
     from careshare.config import Settings
-    from careshare.reference import load_local_authorities
+    from careshare.councils import load_local_authorities
 
     settings = Settings.from_env()
     reference = load_local_authorities(settings.reference_csv)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from careshare.access.recipients import Recipient
+from careshare.councils import LocalAuthorities
 from careshare.datasets import Dataset
 from careshare.publish import layout
-from careshare.reference import LocalAuthorities
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_LIMIT = 6144

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from careshare.config import RECIPIENTS_TOML
-from careshare.reference import LocalAuthorities
+from careshare.councils import LocalAuthorities
 
 RECIPIENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$")  # fits IAM user and policy names
 GROUP_KINDS = ("lrf", "ccg", "region", "other")

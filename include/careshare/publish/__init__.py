@@ -13,12 +13,12 @@ from typing import Any
 
 from careshare.datasets import DATASETS, Dataset
 from careshare.merge import directory_day
-from careshare.platform import Platform
 from careshare.publish.completeness import Completeness, feed_completeness, summary
-from careshare.publish.docs import publish_docs, schema_reference
+from careshare.publish.dictionary import publish_docs, schema_reference
 from careshare.publish.formats import to_arrow
 from careshare.publish.release import ReleaseOutcome, publish_release
 from careshare.publish.revisions import checked_note, instant, release_inputs
+from careshare.resources import Platform
 
 log = logging.getLogger(__name__)
 

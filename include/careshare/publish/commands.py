@@ -48,7 +48,7 @@ def date_or_timestamp(text: str) -> datetime:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from careshare.publish.docs import stale_repo_docs, write_repo_docs
+    from careshare.publish.dictionary import stale_repo_docs, write_repo_docs
 
     if args.check:
         stale = stale_repo_docs(args.repo)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from careshare.reference import LA_CODE_PATTERN, LocalAuthorities
+from careshare.councils import LA_CODE_PATTERN, LocalAuthorities
 
 DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from careshare.councils import LocalAuthorities
 from careshare.datasets import Dataset
 from careshare.publish import layout
 from careshare.publish.catalog import Document, canonical_json, read_json, swap_json, with_latest, with_release
@@ -53,7 +54,6 @@ from careshare.publish.formats import csv_bytes, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
 from careshare.publish.revisions import changelog, reason, utc_text
 from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes, checksum_problem, refuse_if
-from careshare.reference import LocalAuthorities
 from careshare.storage import ObjectStore
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from careshare.feeds import CQC_EXTENDED_SERVICES_FROM, CQC_FORM_OPENS
 from careshare.merge import directory_day
-from careshare.platform import Platform
+from careshare.resources import Platform
 
 SERVICE_GROUPS = ("care_home", "community")
 COUNCIL_COLUMNS = ["la_code", "la_name", "region_code", "region_name"]

@@ -19,12 +19,12 @@ from typing import Any
 import pandas as pd
 
 from careshare.conform.parse import SOURCE_ROW
-from careshare.platform import Platform
 from careshare.publish.formats import CSV_ENCODING, neutralise
 from careshare.quality.links import relative_link, report_key, report_prefix
 from careshare.quality.placement import council_codes, council_segment, directory_locations
 from careshare.quality.quarantine import SCHEMA, manifest_key, partition_key, quarantined_rows
 from careshare.quality.warned import warned_rows
+from careshare.resources import Platform
 
 QUARANTINED, WARNED = "quarantined", "warned"
 COLUMNS = {

@@ -19,11 +19,11 @@ import pandas as pd
 from careshare.conform import normalise
 from careshare.conform.conform import harmonised_name
 from careshare.conform.parse import SOURCE_ROW
+from careshare.councils import LA_CODE_PATTERN
 from careshare.feeds import feed_spec
 from careshare.matching import resolve_by_name
 from careshare.merge import directory_day
-from careshare.platform import Platform
-from careshare.reference import LA_CODE_PATTERN
+from careshare.resources import Platform
 
 UNKNOWN_COUNCIL = "unknown"
 MERGE_STAGE = "merge"

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from careshare.platform import Platform
 from careshare.quality.charts import trend_charts
-from careshare.quality.docs import build_data_docs
+from careshare.quality.data_docs import build_data_docs
 from careshare.quality.downloads import write_downloads
-from careshare.quality.figures import daily_figures
 from careshare.quality.links import data_docs_link, object_url, relative_link, report_key, report_prefix
-from careshare.quality.page import render_report
 from careshare.quality.quarantine import export_quarantine, manifest_key
+from careshare.quality.report_figures import daily_figures
+from careshare.quality.report_page import render_report
+from careshare.resources import Platform
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from careshare.platform import Platform
 from careshare.quality.placement import council_codes, council_segment, directory_locations, located
+from careshare.resources import Platform
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from careshare.conform.parse import SOURCE_ROW
 from careshare.datasets import DATASETS, Dataset
 from careshare.feeds import FeedSpec
 from careshare.merge import directory_day
-from careshare.platform import Platform
 from careshare.quality.completion import expected_locations
-from careshare.quality.report import ValidationReport, rule_outcomes
+from careshare.quality.gx_result import ValidationReport, rule_outcomes
 from careshare.quality.suites import SuiteError, dataset_parameters, load_suite, suite_parameters_for
 from careshare.quality.validate import validate_frame
+from careshare.resources import Platform
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from careshare.conform.parse import SOURCE_ROW
 from careshare.feeds import FeedSpec
-from careshare.quality.report import ROW_LABEL, RowFailure, RuleFailure, Statistics, ValidationReport, build_report
+from careshare.quality.gx_result import ROW_LABEL, RowFailure, RuleFailure, Statistics, ValidationReport, build_report
 from careshare.quality.suites import Suite, SuiteError, load_suite, suite_parameters_for
 
 __all__ = [

@@ -12,8 +12,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from careshare.conform.parse import SOURCE_ROW
-from careshare.platform import Platform
 from careshare.quality.validate import ValidationReport
+from careshare.resources import Platform
 from careshare.warehouse import Warehouse
 
 WARNING = "warning"

@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 
 from careshare.access.recipients import Recipient
 from careshare.datasets import Dataset
-from careshare.platform import Platform
+from careshare.resources import Platform
 from careshare.share import responses
 from careshare.share.predicates import file_filter
 from careshare.share.tables import FileAt, History, ManifestCache, readable, readable_changes, shared_datasets

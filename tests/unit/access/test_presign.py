@@ -9,7 +9,7 @@ from careshare.access.presign import NoSuchRelease, presign_release
 from careshare.access.recipients import load_recipients
 from careshare.config import RECIPIENTS_TOML
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
 from tests.unit.publish.synthetic import synthetic_table

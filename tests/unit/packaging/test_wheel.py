@@ -27,9 +27,9 @@ import careshare
 from careshare.access.recipients import load_recipients
 from careshare.config import Settings
 from careshare.matching import read_crosswalk
-from careshare.platform import Platform
+from careshare.resources import Platform
 from careshare.quality.suites import load_suite
-from careshare.reference_data import load_local_authority_reference
+from careshare.reference_load import load_local_authority_reference
 
 platform = Platform.from_settings(Settings.from_env())
 settings = platform.settings

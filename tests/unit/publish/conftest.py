@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from careshare.datasets import LOCATION_DAILY
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import LocalStore, open_store
 

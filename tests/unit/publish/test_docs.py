@@ -5,7 +5,7 @@ import pytest
 from frictionless import Schema
 
 from careshare.datasets import ARROW_TYPES, DATASETS, LOCATION_DAILY
-from careshare.publish.docs import DUCKDB_TYPES, data_dictionary, generated, stale_repo_docs, table_schema
+from careshare.publish.dictionary import DUCKDB_TYPES, data_dictionary, generated, stale_repo_docs, table_schema
 from careshare.publish.formats import PANDAS_DTYPES
 from tests.conftest import REPO_ROOT
 

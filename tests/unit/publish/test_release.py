@@ -15,7 +15,7 @@ import pytest
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish import layout
 from careshare.publish.changes import Changes
-from careshare.publish.docs import schema_reference
+from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import build_parts, publish_release
 from careshare.publish.revisions import changelog
 from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes

@@ -12,12 +12,12 @@ import pytest
 
 from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.feeds import CT_CARE_HOMES, CT_HOME_CARE
-from careshare.platform import Platform
-from careshare.quality.docs import SITE_MANIFEST, build_data_docs, recorded_runs
-from careshare.quality.docs_pages import RecordedRun
+from careshare.quality.data_docs import SITE_MANIFEST, build_data_docs, recorded_runs
+from careshare.quality.data_docs_pages import RecordedRun
 from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, data_docs_link, report_key
 from careshare.quality.runs import record_validation, run_name
 from careshare.quality.validate import ValidationReport, suite_parameters_for, validate_frame
+from careshare.resources import Platform
 from tests.conftest import REFERENCE_CSV
 from tests.unit.quality.conftest import EXPECTATIONS, conformed_frame
 from tests.unit.quality.data_docs_links import linked_keys

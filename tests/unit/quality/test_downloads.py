@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from careshare.quality.completion import THRESHOLD_ENV, completion_threshold, needing_action_first
 from careshare.quality.downloads import csv_bytes, download_key
+from careshare.quality.gx_result import RowFailure, Statistics, ValidationReport
 from careshare.quality.placement import UNKNOWN_COUNCIL, council_codes, located
-from careshare.quality.report import RowFailure, Statistics, ValidationReport
 from careshare.quality.warned import store_warned_rows, warned_summary
 from careshare.warehouse import Warehouse
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from careshare.quality.charts import TRENDS, axis_top, line_chart, percent_ticks, trend_charts
-from careshare.quality.page import render_report
+from careshare.quality.report_page import render_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 LINKS = {

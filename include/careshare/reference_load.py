@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from careshare.conform.normalise import normalise_ods_code, normalise_postcode
-from careshare.platform import Platform
-from careshare.reference import name_key
+from careshare.councils import name_key
+from careshare.resources import Platform
 from careshare.sources.cqc_directory import DirectoryClient
 
 log = logging.getLogger(__name__)

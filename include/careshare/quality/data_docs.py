@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from careshare.platform import Platform
-from careshare.quality.docs_pages import RecordedRun, render_date, render_index, render_run
+from careshare.quality.data_docs_pages import RecordedRun, render_date, render_index, render_run
 from careshare.quality.links import DATA_DOCS_INDEX, DATA_DOCS_PREFIX, data_docs_key, data_docs_prefix
+from careshare.resources import Platform
 from careshare.storage import ObjectStore
 
 SITE_MANIFEST = f"{DATA_DOCS_PREFIX}/site.json"

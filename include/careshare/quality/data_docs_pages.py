@@ -12,8 +12,7 @@ from functools import partial
 from typing import Any
 
 from careshare.datasets import DATASETS
-from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, data_docs_prefix, relative_link, report_key
-from careshare.quality.report import (
+from careshare.quality.gx_result import (
     BLOCKED,
     FAILED,
     PASSED,
@@ -25,6 +24,7 @@ from careshare.quality.report import (
     row_labels,
     run_status,
 )
+from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, data_docs_prefix, relative_link, report_key
 from careshare.quality.runs import run_name, run_stamp
 from careshare.quality.templating import environment
 

@@ -17,7 +17,6 @@ from careshare.datasets import DATASETS
 from careshare.feeds import FEEDS
 from careshare.ingest import FAILED, LOADED
 from careshare.pipeline import NEEDS_ATTENTION, UNCHANGED
-from careshare.platform import Platform
 from careshare.quality.completion import (
     completion_by_council,
     completion_by_region,
@@ -28,6 +27,7 @@ from careshare.quality.completion import (
     published_locations,
 )
 from careshare.quality.warned import warned_rows, warned_summary
+from careshare.resources import Platform
 
 TREND_DAYS = 30
 TOP_RULES = 10

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from careshare.config import Settings
-from careshare.reference import LocalAuthorities, load_local_authorities
+from careshare.councils import LocalAuthorities, load_local_authorities
 from careshare.storage import ObjectStore, open_store
 from careshare.warehouse import Warehouse
 
