@@ -126,6 +126,8 @@ def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
         "| a release's manifest | `<dataset>/la_code=<code>/_releases/report_date=<date>/v<NNNN>.json` |",
         "| a release's files, kept | `<dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.<parquet, csv>` |",
         "| a release's changed keys | `<dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.changes.json` |",
+        "| a release's changed rows (change data, before and after) | "
+        "`<dataset>/la_code=<code>/_releases/report_date=<date>/<sha256>.cdf.parquet` |",
         "",
         "A corrected report date is a new release version; earlier versions stay readable through their",
         "manifests. Your index lists, per report date, the versions that changed your files or the date's feed",
@@ -137,7 +139,10 @@ def data_dictionary(datasets: Mapping[str, Dataset]) -> str:
         "every one) and the date's feed completeness; a version that withdrew your rows has no files. A row",
         "whose only differences are in "
         + ", ".join(f"`{name}`" for name in LINEAGE_COLUMNS)
-        + " (its lineage) is lineage only, not changed.",
+        + " (its lineage) is lineage only, not changed. From the second version on, the manifest's"
+        " `change_data` names a Parquet file of the rows that differ, with the release's columns and"
+        " `_change_type` (`insert`, `delete`, `update_preimage`, `update_postimage`): the Delta Sharing"
+        " change data feed reads it, and applying it to the previous version gives this one.",
         "",
         "Parquet files hold every column except `la_code` and `report_date`, which are in the path (the hive",
         "convention). CSV files hold every column, UTF-8 with a byte order mark and a header, CRLF line ends;",
