@@ -18,7 +18,6 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from careshare.access.iam import provision
 from careshare.access.policy import Publication, recipient_policies
@@ -30,7 +29,7 @@ from careshare.publish.parallel import in_parallel
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
 from tests.conftest import S3_REGION
-from tests.unit.access.moto_process import moto_server_process
+from tests.unit.access.moto_process import allowed, moto_server_process
 from tests.unit.publish.synthetic import synthetic_table
 
 pytestmark = pytest.mark.slow
@@ -119,15 +118,6 @@ def world(enforcing_endpoint, local_authorities):
 
 def recipient_s3(world, recipient: Recipient):
     return client("s3", world["endpoint"], *world["keys"][recipient.id])
-
-
-def allowed(call) -> bool:
-    try:
-        call()
-    except ClientError as error:
-        assert error.response["Error"]["Code"] in {"AccessDenied", "403"}, error.response
-        return False
-    return True
 
 
 def get(s3, key: str) -> bytes:

@@ -14,15 +14,14 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from careshare.cli import main
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish.dictionary import publish_docs, schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
-from tests.conftest import REFERENCE_CSV, S3_REGION
-from tests.unit.access.moto_process import moto_server_process
+from tests.conftest import S3_REGION
+from tests.unit.access.moto_process import allowed, moto_server_process, provisioning_environment
 from tests.unit.publish.synthetic import synthetic_table
 
 pytestmark = pytest.mark.slow
@@ -57,29 +56,13 @@ def sharing_s3(local_authorities, tmp_path_factory):
         publish_release(store, LOCATION_DAILY, DAY, table, local_authorities, schema=schema_reference(LOCATION_DAILY))
         publish_docs(store)
         store.put(STAGED, b"x")
-        for variable, value in {
-            "AWS_ENDPOINT_URL_IAM": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": S3_REGION,
-            "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
-            "CARESHARE_PUBLISH_URI": f"s3://{BUCKET}",
-        }.items():
+        for variable, value in provisioning_environment(endpoint, f"s3://{BUCKET}").items():
             env.setenv(variable, value)
         assert main(["access", "provision", "--config", str(config)]) == 0
         iam = client("iam", endpoint, "testing", "testing")
         key = iam.create_access_key(UserName="careshare-sharing")["AccessKey"]
         requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
         yield client("s3", endpoint, key["AccessKeyId"], key["SecretAccessKey"])
-
-
-def allowed(call) -> bool:
-    try:
-        call()
-    except ClientError as error:
-        assert error.response["Error"]["Code"] in {"AccessDenied", "403"}, error.response
-        return False
-    return True
 
 
 def get(s3, key: str) -> bytes:

@@ -24,8 +24,6 @@ import hashlib
 import io
 import json
 import re
-import subprocess
-import sys
 import time
 import tomllib
 import uuid
@@ -57,6 +55,7 @@ from tests.integration.sharing_support import (
     table_url,
     write_profile,
 )
+from tests.unit.access.moto_process import server_process
 from tests.unit.publish.synthetic import synthetic_table
 
 pytestmark = pytest.mark.slow
@@ -277,15 +276,8 @@ server.shutdown()
 def expiring_s3() -> Iterator[str]:
     """moto's S3 in a process of its own (it works while the tests' threads work), answering a
     pre-signed request after its lifetime with S3's 403 "Request has expired"."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", EXPIRING_S3], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
-    try:
-        port = int(process.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stdin.close()
-        process.wait(timeout=30)
+    with server_process(EXPIRING_S3) as url:
+        yield url
 
 
 # --- the world: publication, recipients, tokens, server ------------------------------------------

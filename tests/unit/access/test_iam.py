@@ -11,8 +11,7 @@ import boto3
 import pytest
 
 from careshare.cli import main
-from tests.conftest import REFERENCE_CSV, S3_REGION
-from tests.unit.access.moto_process import moto_server_process
+from tests.unit.access.moto_process import moto_server_process, provisioning_environment
 
 CUMBRIA = """
 [[groups]]
@@ -45,14 +44,7 @@ UNRELATED = {"alice": "/", "careshare-ops": "/", "careshare-lrf-legacy": "/cares
 @pytest.fixture
 def iam(monkeypatch):
     with moto_server_process() as endpoint:
-        for variable, value in {
-            "AWS_ENDPOINT_URL_IAM": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": S3_REGION,
-            "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
-            "CARESHARE_PUBLISH_URI": "s3://careshare-published",
-        }.items():
+        for variable, value in provisioning_environment(endpoint).items():
             monkeypatch.setenv(variable, value)
         yield boto3.client("iam")
 

@@ -19,8 +19,7 @@ from careshare.access.policy import (
 from careshare.access.recipients import Recipient
 from careshare.cli import main
 from careshare.datasets import DATASETS
-from tests.conftest import REFERENCE_CSV, S3_REGION
-from tests.unit.access.moto_process import moto_server_process
+from tests.unit.access.moto_process import moto_server_process, provisioning_environment
 
 
 def test_the_server_reads_every_dataset_and_the_manifests_and_may_list():
@@ -59,14 +58,7 @@ def test_provision_creates_the_sharing_user_with_its_policy(monkeypatch, tmp_pat
     config = tmp_path / "recipients.toml"
     config.write_text('[councils]\neach = false\n\n[[national]]\nid = "dhsc"\nname = "DHSC"\n')
     with moto_server_process() as endpoint:
-        for variable, value in {
-            "AWS_ENDPOINT_URL_IAM": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": S3_REGION,
-            "CARESHARE_REFERENCE_CSV": str(REFERENCE_CSV),
-            "CARESHARE_PUBLISH_URI": "s3://careshare-published",
-        }.items():
+        for variable, value in provisioning_environment(endpoint).items():
             monkeypatch.setenv(variable, value)
         assert main(["access", "provision", "--config", str(config)]) == 0
         created = capsys.readouterr().out.splitlines()
