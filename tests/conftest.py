@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from careshare.config import EXPECTATIONS_DIR, REFERENCE_CSV, Settings
+from careshare.config import REFERENCE_CSV, Settings
 from careshare.councils import LocalAuthorities, load_local_authorities
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -149,24 +149,35 @@ def module_warehouse_url(request, tmp_path_factory) -> Iterator[str]:
     yield from fresh_warehouse(request, tmp_path_factory.mktemp("warehouse"))
 
 
-@pytest.fixture
-def settings(tmp_path: Path, warehouse_url: str, buckets: dict[str, str]) -> Settings:
-    return Settings(
-        home=tmp_path,
-        warehouse_url=warehouse_url,
-        raw_archive_uri=f"s3://{buckets['raw']}",
-        publish_uri=f"s3://{buckets['published']}",
-        quality_uri=f"s3://{buckets['quality']}",
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=EXPECTATIONS_DIR,
-    )
+def settings_for(home: Path, warehouse_url: str, buckets: dict[str, str] | None = None) -> Settings:
+    """A deployment's Settings with the packaged reference and suites: its stores are the `raw`,
+    `published` and `quality` buckets when given, else folders under `home`."""
+    if buckets:
+        stores = {setting: f"s3://{buckets[name]}" for setting, name in STORES.items()}
+    else:
+        stores = {setting: str(home / name) for setting, name in STORES.items()}
+    return Settings(home=home, warehouse_url=warehouse_url, **stores)
 
 
-@pytest.fixture
-def platform(settings: Settings, s3_client):
+def migrated_platform(settings: Settings, s3_client=None):
+    """The platform as every deployment builds it (Platform.from_settings), its warehouse migrated."""
     from careshare.resources import Platform
 
     built = Platform.from_settings(settings, s3_client)
     built.warehouse.migrate()
+    return built
+
+
+STORES = {"raw_archive_uri": "raw", "publish_uri": "published", "quality_uri": "quality"}  # setting: bucket or folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, warehouse_url: str, buckets: dict[str, str]) -> Settings:
+    return settings_for(tmp_path, warehouse_url, buckets)
+
+
+@pytest.fixture
+def platform(settings: Settings, s3_client):
+    built = migrated_platform(settings, s3_client)
     yield built
     built.warehouse.engine.dispose()

@@ -77,8 +77,8 @@ class Settings:
     raw_archive_uri: str
     publish_uri: str
     quality_uri: str
-    reference_csv: Path
-    expectations_dir: Path
+    reference_csv: Path = REFERENCE_CSV
+    expectations_dir: Path = EXPECTATIONS_DIR
     quality_base_url: str = ""
     crosswalk_csv: Path = CROSSWALK_CSV
     landing_uri: str = ""  # a landing folder or bucket of feed files, beside or instead of the export API

@@ -14,14 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.reference_load import load_directory, load_local_authority_reference
 from careshare.resources import Platform
 from careshare.sources.delivery import Delivery
 from careshare.storage import ObjectStore
 from careshare_sim import World
-from tests.conftest import REFERENCE_CSV, drop_postgres_database, new_postgres_database
+from tests.conftest import drop_postgres_database, migrated_platform, new_postgres_database, settings_for
 
 FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")
 
@@ -58,18 +57,7 @@ def warehouse_database(backend: str, tmp_path: Path, request) -> Iterator[str]:
 
 def local_platform(warehouse_url: str, home: Path) -> Platform:
     """Warehouse plus local-folder stores: the embedded default without an S3 endpoint."""
-    settings = Settings(
-        home=home,
-        warehouse_url=warehouse_url,
-        raw_archive_uri=str(home / "raw"),
-        publish_uri=str(home / "published"),
-        quality_uri=str(home / "quality"),
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=EXPECTATIONS_DIR,
-    )
-    platform = Platform.from_settings(settings)
-    platform.warehouse.migrate()
-    return platform
+    return migrated_platform(settings_for(home, warehouse_url))
 
 
 def load_reference(platform: Platform, world: World) -> None:

@@ -59,13 +59,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from careshare.access.recipients import Recipient, recipients_from
-from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.councils import LocalAuthorities
 from careshare.datasets import DATASETS, Dataset
 from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
 from careshare.resources import Platform
-from tests.conftest import REFERENCE_CSV, create_buckets
+from tests.conftest import create_buckets, settings_for
 from tests.unit.publish.synthetic import synthetic_table
 
 SHARE, SCHEMA = "careshare", "published"
@@ -177,16 +176,8 @@ def publish_story(platform: Platform) -> list[Release]:
 
 def sharing_platform(home: Path, bucket: str, s3_client: Any) -> Platform:
     """A platform whose publication store is `bucket` (the warehouse, raw and quality stores are unused)."""
-    settings = Settings(
-        home=home,
-        warehouse_url=f"sqlite:///{home / 'warehouse.db'}",
-        raw_archive_uri=f"s3://{bucket}-unused-raw",
-        publish_uri=f"s3://{bucket}",
-        quality_uri=f"s3://{bucket}-unused-quality",
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=EXPECTATIONS_DIR,
-    )
-    return Platform.from_settings(settings, s3_client)
+    buckets = {"raw": f"{bucket}-unused-raw", "published": bucket, "quality": f"{bucket}-unused-quality"}
+    return Platform.from_settings(settings_for(home, f"sqlite:///{home / 'warehouse.db'}", buckets), s3_client)
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 
 from careshare.cli import main
-from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.merge import merge_day
 from careshare.publish import publish_day
 from careshare.resources import Platform
 from careshare_sim import MessRates, World
-from tests.conftest import REFERENCE_CSV, create_buckets
+from tests.conftest import REFERENCE_CSV, create_buckets, migrated_platform, settings_for
 from tests.integration.merge_support import load_reference, query, read_csv, stage, warehouse_database, write_csv
 
 pytestmark = pytest.mark.slow
@@ -113,15 +112,7 @@ def story(request, tmp_path_factory, s3_endpoint, s3_client, local_authorities):
     create_buckets(s3_client, *names.values())
     world = World(7, 60, 30, local_authorities, date(2024, 6, 30), mess=MessRates.clean())
     with warehouse_database(request.param, home, request) as url, pytest.MonkeyPatch.context() as env:
-        settings = Settings(
-            home=home,
-            warehouse_url=url,
-            raw_archive_uri=f"s3://{names['raw']}",
-            publish_uri=f"s3://{names['published']}",
-            quality_uri=f"s3://{names['quality']}",
-            reference_csv=REFERENCE_CSV,
-            expectations_dir=EXPECTATIONS_DIR,
-        )
+        settings = settings_for(home, url, names)
         for variable, value in {
             "CARESHARE_HOME": str(home),
             "CARESHARE_WAREHOUSE_URL": url,
@@ -133,8 +124,7 @@ def story(request, tmp_path_factory, s3_endpoint, s3_client, local_authorities):
             "AWS_DEFAULT_REGION": "eu-west-2",
         }.items():
             env.setenv(variable, value)
-        platform = Platform.from_settings(settings, s3_client)
-        platform.warehouse.migrate()
+        platform = migrated_platform(settings, s3_client)
         yield tell(platform, world, home, names["published"])
         platform.warehouse.engine.dispose()
 

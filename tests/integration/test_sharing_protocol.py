@@ -66,16 +66,18 @@ COUNCIL_TABLES = ["la_daily_summary", "location_daily"]
 TABLE = "location_daily"
 
 
+def compare(op: str, column: str, value_type: str, value: str) -> dict:
+    """A jsonPredicateHints comparison of a column with a literal."""
+    literal = {"op": "literal", "value": value, "valueType": value_type}
+    return {"op": op, "children": [{"op": "column", "name": column, "valueType": value_type}, literal]}
+
+
+def is_null(column: str) -> dict:
+    return {"op": "isNull", "children": [{"op": "column", "name": column, "valueType": "string"}]}
+
+
 def date_hint(day) -> str:
-    return json.dumps(
-        {
-            "op": "equal",
-            "children": [
-                {"op": "column", "name": "report_date", "valueType": "date"},
-                {"op": "literal", "value": day.isoformat(), "valueType": "date"},
-            ],
-        }
-    )
+    return json.dumps(compare("equal", "report_date", "date", day.isoformat()))
 
 
 def rows_of(frame: pd.DataFrame | pa.Table, dataset: str) -> list[tuple]:
@@ -166,20 +168,8 @@ def test_a_date_filter_returns_that_dates_files_only(story_profiles, sharing_pub
             {
                 "op": "and",
                 "children": [
-                    {
-                        "op": "greaterThanOrEqual",
-                        "children": [
-                            {"op": "column", "name": "report_date", "valueType": "date"},
-                            {"op": "literal", "value": "2021-04-01", "valueType": "date"},
-                        ],
-                    },
-                    {
-                        "op": "equal",
-                        "children": [
-                            {"op": "column", "name": "la_code", "valueType": "string"},
-                            {"op": "literal", "value": WEST_NORTHANTS, "valueType": "string"},
-                        ],
-                    },
+                    compare("greaterThanOrEqual", "report_date", "date", "2021-04-01"),
+                    compare("equal", "la_code", "string", WEST_NORTHANTS),
                 ],
             },
             {(WEST_NORTHANTS, SPLIT_DAY), (WEST_NORTHANTS, AFTER_SPLIT)},
@@ -188,20 +178,8 @@ def test_a_date_filter_returns_that_dates_files_only(story_profiles, sharing_pub
             {
                 "op": "or",
                 "children": [
-                    {
-                        "op": "lessThan",
-                        "children": [
-                            {"op": "column", "name": "report_date", "valueType": "date"},
-                            {"op": "literal", "value": "2021-04-01", "valueType": "date"},
-                        ],
-                    },
-                    {
-                        "op": "equal",
-                        "children": [
-                            {"op": "column", "name": "la_code", "valueType": "string"},
-                            {"op": "literal", "value": HARTLEPOOL, "valueType": "string"},
-                        ],
-                    },
+                    compare("lessThan", "report_date", "date", "2021-04-01"),
+                    compare("equal", "la_code", "string", HARTLEPOOL),
                 ],
             },
             {(NORTHAMPTONSHIRE, BEFORE_SPLIT), (LEEDS, BEFORE_SPLIT), (HARTLEPOOL, BEFORE_SPLIT)}
@@ -210,22 +188,14 @@ def test_a_date_filter_returns_that_dates_files_only(story_profiles, sharing_pub
         (
             {
                 "op": "not",
-                "children": [
-                    {"op": "isNull", "children": [{"op": "column", "name": "la_code", "valueType": "string"}]}
-                ],
+                "children": [is_null("la_code")],
             },
             "all",
         ),
-        ({"op": "isNull", "children": [{"op": "column", "name": "la_code", "valueType": "string"}]}, set()),
+        (is_null("la_code"), set()),
         # Hints the server cannot evaluate keep every file (the client filters again); never an error.
         (
-            {
-                "op": "equal",
-                "children": [
-                    {"op": "column", "name": "beds_vacant", "valueType": "int"},
-                    {"op": "literal", "value": "1", "valueType": "int"},
-                ],
-            },
+            compare("equal", "beds_vacant", "int", "1"),
             "all",
         ),
         ({"op": "someFutureOp", "children": []}, "all"),

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.feeds import CT_CARE_HOMES, CT_HOME_CARE
 from careshare.quality.data_docs import SITE_MANIFEST, build_data_docs, recorded_runs
 from careshare.quality.data_docs_pages import RecordedRun
@@ -18,7 +17,7 @@ from careshare.quality.links import DATA_DOCS_INDEX, data_docs_key, data_docs_li
 from careshare.quality.runs import record_validation, run_name
 from careshare.quality.validate import ValidationReport, suite_parameters_for, validate_frame
 from careshare.resources import Platform
-from tests.conftest import REFERENCE_CSV
+from tests.conftest import migrated_platform, settings_for
 from tests.unit.quality.conftest import EXPECTATIONS, conformed_frame
 from tests.unit.quality.data_docs_links import linked_keys
 
@@ -45,17 +44,7 @@ def reports() -> dict[str, ValidationReport]:
 
 @pytest.fixture
 def platform(tmp_path: Path):
-    settings = Settings(
-        home=tmp_path,
-        warehouse_url=f"sqlite:///{tmp_path / 'warehouse.db'}",
-        raw_archive_uri=str(tmp_path / "raw"),
-        publish_uri=str(tmp_path / "published"),
-        quality_uri=str(tmp_path / "quality"),
-        reference_csv=REFERENCE_CSV,
-        expectations_dir=EXPECTATIONS_DIR,
-    )
-    built = Platform.from_settings(settings)
-    built.warehouse.migrate()
+    built = migrated_platform(settings_for(tmp_path, f"sqlite:///{tmp_path / 'warehouse.db'}"))
     yield built
     built.warehouse.engine.dispose()
 
