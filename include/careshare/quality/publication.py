@@ -2,8 +2,8 @@
 daily report (HTML and JSON, with the per-council downloads of quarantined and warned rows beside
 it), and say where they are.
 
-Called by the feed DAGs (after each load: Data Docs and the report, so a failing feed's alert
-can link to it) and by the publish DAG (after the merge: the quarantine export too).
+Built once per publish run of a date, after the merge (the quarantine export too), and by a feed
+DAG's quality gate only when it fails, so the failure's link shows why before the date is published.
 """
 
 from __future__ import annotations
