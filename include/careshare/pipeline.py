@@ -20,6 +20,7 @@ from careshare.ingest import (
     record_settled_without_file,
 )
 from careshare.platform import Platform
+from careshare.quality.links import report_url
 from careshare.readiness import SETTLED, ready_dates
 from careshare.sources.delivery import Delivery, FeedEndpoint, Known, read_landing
 from careshare.sources.http import FileTooLarge, SourceAuthError, SourcePermanent, SourceUnavailable
@@ -326,11 +327,11 @@ def feed_quality_gate(platform: Platform, report_date: date, loaded: dict, reche
     report are built now, for the failure to link, since the publish path may not reach the date soon
     (it waits for every feed; a rejected correction or an unreachable source owes it nothing). Otherwise
     the gate links the report the publish path builds once the date is ready."""
-    from careshare.quality.publication import publish_quality, report_url
-
     problems = held_back(loaded, rechecked)
     if not problems:
         return QualityGate(report_url(platform, report_date), None)
+    from careshare.quality.publication import publish_quality
+
     publication = publish_quality(platform, report_date, quarantine=False)
     return QualityGate(publication.report_url, f"{'; '.join(problems)}. Quality report: {publication.report_url}")
 
@@ -338,7 +339,7 @@ def feed_quality_gate(platform: Platform, report_date: date, loaded: dict, reche
 def check_publication(platform: Platform, report_date: date) -> QualityGate:
     """Run the published datasets' suites on the rows about to be published. On a failure the
     quality outputs are built at once, so the message can link the report that shows it."""
-    from careshare.quality.publication import publish_quality, report_url
+    from careshare.quality.publication import publish_quality
     from careshare.quality.runs import check_published_day
 
     failed = [check for check in check_published_day(platform, report_date) if not check.passed]

@@ -15,8 +15,7 @@ from careshare.pipeline import (
     recheck_past_days,
     settle_feed_day,
 )
-from careshare.quality.links import report_key
-from careshare.quality.publication import report_url
+from careshare.quality.links import report_key, report_url
 from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
 from tests.unit.orchestration.registry import load_directory_once, settle
