@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+$(VENV)/.installed: pyproject.toml sim/pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[airflow,dev]"
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[airflow,dev]" -e sim
 	touch $@
 
 services:

@@ -30,7 +30,7 @@ careshare.readiness) is left for a later run. This path builds each published da
 daily quality report (the feed DAGs' `quality_gate` links them, building them only when it fails).
 
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
-manual overrides (`config/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
+manual overrides (`include/careshare/data/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
 
 **Outputs.** Warehouse `location_daily`, `daily_rollup`, `stg_match`, `superseded_row`,
 merge-stage `quarantine_row` (rule `match.unmatched` says how to fix a row), `publish_release`;
@@ -43,18 +43,17 @@ the publication bucket (datasets, manifests, `_docs/` data dictionary and schema
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
+from careshare.config import Settings
 from careshare_airflow.assets import PUBLISHED, STAGED_FEED
 from careshare_airflow.quality import quality_task
 from careshare_airflow.runtime import UK, default_args
 
-SWEEP_ENV = "CARESHARE_PUBLISH_SWEEP"
 log = logging.getLogger("careshare_publish")  # the DAG file is imported under a generated module name
 
 
@@ -77,7 +76,7 @@ any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | S
     description="Merge the settled feeds of a report date and publish it to S3",
     doc_md=__doc__,
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable(os.environ.get(SWEEP_ENV, "*/15 * * * *"), timezone=UK), assets=any_feed_staged
+        timetable=CronTriggerTimetable(Settings.from_env().publish_sweep, timezone=UK), assets=any_feed_staged
     ),
     start_date=datetime(2020, 4, 13),
     catchup=False,

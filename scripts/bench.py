@@ -30,8 +30,6 @@ from pathlib import Path
 
 import psutil
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "plugins"))
 FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")
 REGION = "eu-west-2"
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -118,7 +116,7 @@ class Environment:
     def __init__(self, workdir: Path, backend: str):
         from careshare.config import Settings
         from careshare.reference import load_local_authorities
-        from careshare.simulator import SimulatorServer, World
+        from careshare_sim import SimulatorServer, World
 
         self.workdir = workdir
         self.backend = backend
@@ -148,7 +146,7 @@ class Environment:
 
     def platform(self):
         """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
-        from careshare.config import REPO_ROOT, Settings
+        from careshare.config import EXPECTATIONS_DIR, Settings
         from careshare.platform import Platform
         from careshare.reference_data import load_directory, load_local_authority_reference
         from careshare.sources.cqc_directory import DirectoryClient
@@ -168,7 +166,7 @@ class Environment:
             publish_uri=f"s3://bench-published-{suffix}",
             quality_uri=f"s3://bench-quality-{suffix}",
             reference_csv=settings.reference_csv,
-            expectations_dir=REPO_ROOT / "expectations",
+            expectations_dir=EXPECTATIONS_DIR,
         )
         platform = Platform.from_settings(settings, client)
         platform.warehouse.migrate()
@@ -330,7 +328,7 @@ def backfill(env: Environment, start: date, days: int) -> None:
 
 
 def through_airflow(env: Environment, day: date, workdir: Path) -> None:
-    from careshare_airflow.embedded import (
+    from careshare_dev.embedded import (
         Endpoints,
         airflow_settings,
         connection_environment,
@@ -356,7 +354,7 @@ def through_airflow(env: Environment, day: date, workdir: Path) -> None:
     )
     os.environ.update(connection_environment(endpoints))
     migrate_airflow_db(airflow_settings(airflow_home))
-    from careshare_airflow.embedded import DagRunner
+    from careshare_dev.embedded import DagRunner
 
     runner = DagRunner()
     timer = Timer()

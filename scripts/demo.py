@@ -24,10 +24,8 @@ from datetime import date
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "plugins"))
-
-from careshare_airflow.embedded import (  # noqa: E402
+from careshare.warehouse import Warehouse
+from careshare_dev.embedded import (
     Endpoints,
     FinishedRun,
     TaskLogFiles,
@@ -37,6 +35,7 @@ from careshare_airflow.embedded import (  # noqa: E402
     migrate_airflow_db,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 REGION = "eu-west-2"
 BUCKETS = {"raw": "careshare-raw", "published": "careshare-published", "quality": "careshare-quality"}
 FEED_COLUMNS = ["ct_care_homes", "ct_home_care", "cqc_update"]
@@ -111,8 +110,9 @@ def main() -> int:
             "CARESHARE_QUALITY_URI": f"s3://{BUCKETS['quality']}",
         }
     )
-    print("  migrating the Airflow metadata database (SQLite) ...", flush=True)
+    print("  migrating the Airflow metadata database and the warehouse (SQLite) ...", flush=True)
     migrate_airflow_db(airflow_settings(work.airflow, work.logs))
+    Warehouse(f"sqlite:///{work.warehouse}").migrate()  # as `careshare db migrate` does in a deployment
 
     days = date_range(args.start, args.end)
     started = time.perf_counter()
@@ -133,7 +133,7 @@ def _run(days: list[date], task_logs: TaskLogFiles) -> list[FinishedRun]:
     """The DAG runs, one console line each; meanwhile Airflow and the tasks write to the log files only."""
     say = functools.partial(print, file=sys.stdout, flush=True)
     with contextlib.redirect_stdout(task_logs):
-        from careshare_airflow.embedded import DagRunner
+        from careshare_dev.embedded import DagRunner
 
         runner = DagRunner(task_logs)
         reference = runner.timed("careshare_reference", days[0])
@@ -169,7 +169,7 @@ def _s3_client(url: str):
 def _start_simulator(args):
     from careshare.config import Settings
     from careshare.reference import load_local_authorities
-    from careshare.simulator import SimulatorServer, World
+    from careshare_sim import SimulatorServer, World
 
     authorities = load_local_authorities(Settings.from_env().reference_csv)
     world = World(args.seed, args.care_homes, args.community, authorities, date(2024, 6, 30))

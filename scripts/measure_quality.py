@@ -47,8 +47,8 @@ def main() -> None:
     from careshare.quality import charts, docs, downloads, figures, page, quarantine, runs
     from careshare.reference import load_local_authorities
     from careshare.reference_data import load_directory, load_local_authority_reference
-    from careshare.simulator import SimulatorServer, World
     from careshare.sources.cqc_directory import DirectoryClient
+    from careshare_sim import SimulatorServer, World
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

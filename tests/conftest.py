@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, REFERENCE_CSV, Settings
 from careshare.reference import LocalAuthorities, load_local_authorities
 
-REFERENCE_CSV = REPO_ROOT.parent / "shared" / "reference" / "local_authorities.csv"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get("CARESHARE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 S3_REGION = "eu-west-2"
 
@@ -105,6 +105,15 @@ def drop_postgres_database(admin, url: str) -> None:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def migrate_warehouse(url: str) -> None:
+    """What `careshare db migrate` does before a deployment's first task."""
+    from careshare.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    warehouse.migrate()
+    warehouse.engine.dispose()
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -139,7 +148,7 @@ def settings(tmp_path: Path, warehouse_url: str, buckets: dict[str, str]) -> Set
         publish_uri=f"s3://{buckets['published']}",
         quality_uri=f"s3://{buckets['quality']}",
         reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
+        expectations_dir=EXPECTATIONS_DIR,
     )
 
 

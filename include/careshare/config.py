@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SQL_DIR = REPO_ROOT / "include" / "sql"
+# Package data, found beside the modules so that an installed wheel runs anywhere (data/README.md).
+PACKAGE_DIR = Path(str(files("careshare")))
+SQL_DIR = PACKAGE_DIR / "sql"
+EXPECTATIONS_DIR = PACKAGE_DIR / "expectations"
+REFERENCE_CSV = PACKAGE_DIR / "data" / "local_authorities.csv"
+CROSSWALK_CSV = PACKAGE_DIR / "data" / "crosswalk.csv"
+RECIPIENTS_TOML = PACKAGE_DIR / "data" / "recipients.toml"
+DEFAULT_PUBLISH_SWEEP = "*/15 * * * *"
 
 ENVIRONMENT_VARIABLES = {
     "CARESHARE_HOME": "working folder for the embedded default (SQLite warehouse, Data Docs build)",
@@ -22,9 +29,9 @@ ENVIRONMENT_VARIABLES = {
     "CARESHARE_PUBLISH_URI": "publication root: s3://bucket/prefix",
     "CARESHARE_QUALITY_URI": "quality reports and Data Docs root: s3://bucket/prefix",
     "CARESHARE_QUALITY_BASE_URL": "HTTPS address serving the quality root, for links (optional)",
-    "CARESHARE_REFERENCE_CSV": "path of local_authorities.csv",
-    "CARESHARE_EXPECTATIONS_DIR": "folder of the GX suites (JSON)",
-    "CARESHARE_CROSSWALK_CSV": "manual matching overrides (default config/crosswalk.csv)",
+    "CARESHARE_REFERENCE_CSV": "ONS councils by date (default: the packaged data/local_authorities.csv)",
+    "CARESHARE_EXPECTATIONS_DIR": "folder of the GX suites as JSON (default: the packaged expectations/)",
+    "CARESHARE_CROSSWALK_CSV": "manual matching overrides (default: the packaged data/crosswalk.csv)",
     "CARESHARE_LANDING_URI": "optional landing folder or bucket of feed files, {feed}/{YYYY-MM-DD}.csv",
     "CARESHARE_FRESHNESS_DEADLINE": "HH:MM UK time on the day after a report date: its files are due (12:00)",
     "CARESHARE_FRESHNESS_LOOKBACK_DAYS": "how many past report dates the freshness check looks at (3)",
@@ -73,6 +80,9 @@ class Settings:
     reference_csv: Path
     expectations_dir: Path
     quality_base_url: str = ""
+    crosswalk_csv: Path = CROSSWALK_CSV
+    landing_uri: str = ""  # a landing folder or bucket of feed files, beside or instead of the export API
+    publish_sweep: str = DEFAULT_PUBLISH_SWEEP
     recheck: RecheckPolicy = RecheckPolicy()
 
     @classmethod
@@ -85,13 +95,11 @@ class Settings:
             raw_archive_uri=env.get("CARESHARE_RAW_ARCHIVE_URI", "s3://careshare-raw"),
             publish_uri=env.get("CARESHARE_PUBLISH_URI", "s3://careshare-published"),
             quality_uri=env.get("CARESHARE_QUALITY_URI", "s3://careshare-quality"),
-            reference_csv=Path(
-                env.get(
-                    "CARESHARE_REFERENCE_CSV",
-                    str(REPO_ROOT.parent / "shared" / "reference" / "local_authorities.csv"),
-                )
-            ),
-            expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(REPO_ROOT / "expectations"))),
+            reference_csv=Path(env.get("CARESHARE_REFERENCE_CSV", str(REFERENCE_CSV))),
+            expectations_dir=Path(env.get("CARESHARE_EXPECTATIONS_DIR", str(EXPECTATIONS_DIR))),
             quality_base_url=env.get("CARESHARE_QUALITY_BASE_URL", ""),
+            crosswalk_csv=Path(env.get("CARESHARE_CROSSWALK_CSV") or CROSSWALK_CSV),
+            landing_uri=env.get("CARESHARE_LANDING_URI", ""),
+            publish_sweep=env.get("CARESHARE_PUBLISH_SWEEP") or DEFAULT_PUBLISH_SWEEP,
             recheck=RecheckPolicy.from_env(env),
         )

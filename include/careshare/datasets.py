@@ -353,11 +353,11 @@ LOCATION_DAILY = Dataset(
         Field(
             "match_method",
             "category",
-            "How the row was tied to the location, in the order tried: `crosswalk` (a manual override in "
-            "config/crosswalk.csv, keyed by feed and source record id), `location_id` (the CQC id once trimmed, "
-            "upper-cased and given back a missing `1-`), `ods_code` (an ODS code carried by exactly one directory "
-            "location), `name_postcode` (the only directory location of the row's kind at the row's postcode whose "
-            f"name scores at least {NAME_MATCH_THRESHOLD:.2f}).",
+            "How the row was tied to the location, in the order tried: `crosswalk` (a manual override in the "
+            "platform's crosswalk, keyed by feed and source record id), `location_id` "
+            "(the CQC id once trimmed, upper-cased and given back a missing `1-`), `ods_code` (an ODS code carried "
+            "by exactly one directory location), `name_postcode` (the only directory location of the row's kind at "
+            f"the row's postcode whose name scores at least {NAME_MATCH_THRESHOLD:.2f}).",
             "pipeline",
             nullable=False,
             values=MATCH_METHODS,

@@ -35,7 +35,6 @@ class LocalEnvironment:
     feeds_key: str = ""
     directory_url: str = ""
     directory_key: str = ""
-    landing_uri: str = ""
     allow_insecure_http: bool = False
 
     @classmethod
@@ -48,7 +47,6 @@ class LocalEnvironment:
             feeds_key=env.get("CARESHARE_FEEDS_KEY", ""),
             directory_url=env.get("CARESHARE_DIRECTORY_URL", ""),
             directory_key=env.get("CARESHARE_DIRECTORY_KEY", ""),
-            landing_uri=env.get("CARESHARE_LANDING_URI", ""),
             allow_insecure_http=env.get("CARESHARE_ALLOW_INSECURE_HTTP") == "1",
         )
 
@@ -59,14 +57,14 @@ class LocalEnvironment:
 
     def _uses_s3(self) -> bool:
         s = self.settings
-        uris = (s.raw_archive_uri, s.publish_uri, s.quality_uri, self.landing_uri)
+        uris = (s.raw_archive_uri, s.publish_uri, s.quality_uri, self.settings.landing_uri)
         return any(uri.startswith("s3://") for uri in uris)
 
     def platform(self) -> Platform:
         from careshare.platform import Platform
 
         built = Platform.from_settings(self.settings, self.s3_client() if self._uses_s3() else None)
-        built.warehouse.migrate()
+        built.warehouse.require_migrated()
         return built
 
     def feed_endpoint(self) -> FeedEndpoint | None:
@@ -79,9 +77,11 @@ class LocalEnvironment:
     def landing(self) -> ObjectStore | None:
         from careshare.storage import open_store
 
-        if not self.landing_uri:
+        if not self.settings.landing_uri:
             return None
-        return open_store(self.landing_uri, self.s3_client() if self.landing_uri.startswith("s3://") else None)
+        return open_store(
+            self.settings.landing_uri, self.s3_client() if self.settings.landing_uri.startswith("s3://") else None
+        )
 
     def feed_sources(self) -> tuple[FeedEndpoint | None, ObjectStore | None]:
         endpoint, landing = self.feed_endpoint(), self.landing()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -21,14 +20,11 @@ from typing import Any
 import pandas as pd
 from rapidfuzz import fuzz
 
-from careshare.config import REPO_ROOT
 from careshare.conform.normalise import normalise_location_id
 from careshare.datasets import NAME_MATCH_THRESHOLD
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, FEEDS, Feed
 from careshare.reference import name_key
 
-CROSSWALK_ENV = "CARESHARE_CROSSWALK_CSV"
-DEFAULT_CROSSWALK = REPO_ROOT / "config" / "crosswalk.csv"
 CROSSWALK_COLUMNS = ("feed", "record_id", "location_id", "reason")
 NAME_POSTCODE = "name_postcode"
 UNMATCHED = "unmatched"
@@ -50,10 +46,6 @@ class CrosswalkEntry:
     record_id: str
     location_id: str
     reason: str
-
-
-def crosswalk_path() -> Path:
-    return Path(os.environ.get(CROSSWALK_ENV) or DEFAULT_CROSSWALK)
 
 
 def read_crosswalk(path: Path) -> list[CrosswalkEntry]:
@@ -180,7 +172,8 @@ def _unmatched_record(
     message = (
         f"{feed} row {int(row['source_row'])} (record {record_id}, name {_text(row['name'])!r}, postcode "
         f"{_text(row['postcode'])!r}) matches no CQC location: {'; '.join(reasons)}. To fix, add the line "
-        f"`{feed},{record_id},<CQC location id>,<reason>` to config/crosswalk.csv and rerun the day."
+        f"`{feed},{record_id},<CQC location id>,<reason>` to the crosswalk (include/careshare/data/crosswalk.csv, "
+        "or the file CARESHARE_CROSSWALK_CSV names) and rerun the day."
     )
     raw_record = {
         "record_id": record_id,

@@ -35,7 +35,6 @@ from careshare.matching import (
     UNMATCHED,
     CrosswalkError,
     crosswalk_frame,
-    crosswalk_path,
     read_crosswalk,
     resolve_by_name,
 )
@@ -120,7 +119,7 @@ def merge_day(
 ) -> MergeResult:
     """`repin_directory`: read the newest directory load from now on instead of the date's pin."""
     started = time.perf_counter()
-    crosswalk_file = crosswalk_csv or crosswalk_path()
+    crosswalk_file = crosswalk_csv or platform.settings.crosswalk_csv
     crosswalk = read_crosswalk(crosswalk_file)
     warehouse = platform.warehouse
     with warehouse.transaction() as connection:

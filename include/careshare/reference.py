@@ -1,4 +1,4 @@
-"""ONS codes of English councils with social services, valid by date (shared/reference)."""
+"""ONS codes of English councils with social services, valid by date (the packaged data/local_authorities.csv)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The warehouse: SQLAlchemy over SQLite (embedded default) or PostgreSQL.
 
-Every statement lives in include/sql; schema changes are numbered files under
-include/sql/schema applied once each, in order.
+Every statement lives in the package's sql/ folder; schema changes are numbered files under
+sql/schema applied once each, in order.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from careshare.config import SQL_DIR
 INSERT_BATCH_ROWS = 5000
 
 
+class NotMigrated(RuntimeError):
+    """The warehouse lacks schema changes this package needs; `careshare db migrate` applies them."""
+
+
 @cache
 def sql_text(name: str) -> str:
-    """The statement in include/sql/<name>.sql."""
+    """The statement in sql/<name>.sql."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
@@ -60,9 +64,7 @@ class Warehouse:
             self.lock(connection, "migrate")
             for statement in split_statements(sql_text("schema/000_migrations")):
                 connection.execute(sa.text(statement))
-        for path in sorted((SQL_DIR / "schema").glob("[0-9][0-9][0-9]_*.sql")):
-            if path.stem == "000_migrations":
-                continue
+        for path in migration_files():
             with self.transaction() as connection:
                 self.lock(connection, "migrate")
                 done = connection.execute(sql("schema/applied"), {"name": path.stem}).first()
@@ -75,9 +77,28 @@ class Warehouse:
         self._tables.clear()
         return applied_now
 
+    def pending_migrations(self) -> list[str]:
+        """The schema files not yet applied, in order (all of them on an empty database)."""
+        wanted = [path.stem for path in migration_files()]
+        if not sa.inspect(self.engine).has_table("schema_migration"):
+            return wanted
+        with self.engine.connect() as connection:
+            applied = set(connection.execute(sql("schema/applied_names")).scalars())
+        return [name for name in wanted if name not in applied]
+
+    def require_migrated(self) -> None:
+        """Tasks and commands never change the schema: migration is a deployment step."""
+        pending = self.pending_migrations()
+        if pending:
+            where = sa.engine.make_url(self.url).render_as_string(hide_password=True)
+            raise NotMigrated(
+                f"the warehouse {where} lacks {len(pending)} schema change(s) ({', '.join(pending)}): "
+                "run `careshare db migrate` (compose: the airflow-init service does)"
+            )
+
     def lock(self, connection: Connection, *thing: object) -> None:
         """Serialise the transactions that rewrite one thing (the schema, a feed's day, a merge day)
-        until this transaction ends. Tasks on several workers migrate a fresh warehouse at once, and
+        until this transaction ends. Two deployments may migrate one warehouse at once, and
         PostgreSQL's CREATE ... IF NOT EXISTS is not safe against a concurrent create. SQLite needs
         nothing: its database lock already admits one writer."""
         if self.dialect == "postgresql":
@@ -127,6 +148,13 @@ class Warehouse:
     def execute_script(self, connection: Connection, name: str, params: Mapping[str, Any]) -> None:
         for statement in split_statements(sql_text(name)):
             connection.execute(sa.text(statement), dict(params))
+
+
+def migration_files() -> list[Path]:
+    """The numbered schema files, in the order they apply (000_migrations is the ledger itself)."""
+    return [
+        path for path in sorted((SQL_DIR / "schema").glob("[0-9][0-9][0-9]_*.sql")) if path.stem != "000_migrations"
+    ]
 
 
 def _frame(result: sa.CursorResult) -> pd.DataFrame:

@@ -5,7 +5,6 @@ Everything here is imported at DAG parse time, so heavy modules are imported ins
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +71,7 @@ def platform() -> Platform:
     from careshare.platform import Platform
 
     built = Platform.from_settings(Settings.from_env(), S3Hook(aws_conn_id=S3_CONN_ID).get_conn())
-    built.warehouse.migrate()
+    built.warehouse.require_migrated()
     return built
 
 
@@ -92,7 +91,9 @@ def directory_client() -> DirectoryClient:
 
 def landing_store() -> ObjectStore | None:
     """The landing folder or bucket, when this deployment has one (CARESHARE_LANDING_URI)."""
-    uri = os.environ.get("CARESHARE_LANDING_URI")
+    from careshare.config import Settings
+
+    uri = Settings.from_env().landing_uri
     if not uri:
         return None
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook

@@ -1,7 +1,8 @@
 """docker-compose.yml and the Dockerfile, checked without a Docker engine: every service of the
 stack is there, every image is pinned, every environment variable set is one that the code, Airflow
 or the service's image reads, every connection the DAGs use is provided, secrets come from .env,
-and the image installs the project with the pinned constraints."""
+the image installs the project (not editable) and the simulator with the pinned constraints, and it
+builds from the repository alone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -107,7 +108,18 @@ def test_every_service_of_the_stack_is_there(services):
         "airflow-triggerer": "triggerer",
         "airflow-worker": "celery worker",
     }
-    assert services["careshare-simulator"]["entrypoint"] == ["careshare", "simulator", "serve"]
+    assert services["careshare-simulator"]["entrypoint"] == ["careshare-sim", "serve"]
+
+
+def test_the_simulator_runs_the_simulator_package_command(services):
+    from careshare_sim.cli import build_parser
+
+    service = services["careshare-simulator"]
+    program, *arguments = [*service["entrypoint"], *service["command"]]
+    scripts = tomllib.loads((REPO_ROOT / "sim" / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts[program] == "careshare_sim.cli:main"
+    parsed = build_parser().parse_args(arguments)
+    assert (parsed.command, parsed.host, parsed.port) == ("serve", "0.0.0.0", 8080)
 
 
 def test_every_image_is_pinned(services):
@@ -130,7 +142,10 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
     assert len(installs) == 1
     assert "-c requirements/constraints.txt" in installs[0]
     assert "COPY --chown=airflow:0 requirements/constraints.txt requirements/constraints.txt" in dockerfile
-    extras = re.search(r'-e "\.\[([a-z,]+)\]"', installs[0]).group(1).split(",")
+    assert "COPY --chown=airflow:0 sim sim" in dockerfile and installs[0].endswith(" -e ./sim")
+    package = re.search(r'(?<!-e )"\.\[([a-z,]+)\]"', installs[0])
+    assert package, "the image installs the package as a wheel would, not an editable source tree"
+    extras = package.group(1).split(",")
     declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = constraint_pins()
     for extra in extras:
@@ -138,8 +153,21 @@ def test_the_image_installs_the_project_with_the_pinned_constraints():
             assert normalise(requirement) in pins, f"{requirement} (extra {extra}) has no pin in constraints.txt"
 
 
+def test_the_image_builds_from_the_repository_alone(compose, services):
+    """No build context beside the repository: the council reference, SQL, suites and configuration
+    are package data, and no service points the platform at a copy of its own."""
+    assert "COPY --from" not in DOCKERFILE.read_text()
+    builds = [compose["x-airflow-common"]["build"], *(s["build"] for s in services.values() if "build" in s)]
+    assert all(build == {"context": "."} for build in builds), builds
+    packaged = {"CARESHARE_REFERENCE_CSV", "CARESHARE_EXPECTATIONS_DIR", "CARESHARE_CROSSWALK_CSV"}
+    for name, service in services.items():
+        assert not packaged & set(environment(service)), (
+            f"{name} overrides the packaged {packaged & set(environment(service))}"
+        )
+
+
 def test_the_image_has_every_path_the_stack_points_at(services):
-    """DAGs, plugins and the reference data are where the environment says they are."""
+    """DAGs and plugins are where the environment says they are."""
     copied = [line.split()[-1] for line in DOCKERFILE.read_text().splitlines() if line.startswith("COPY ")]
     in_image = {str(Path("/opt/careshare") / target) for target in copied}
     for name, service in services.items():
@@ -168,7 +196,7 @@ def airflow_options() -> dict[str, list[str]]:
 
 
 def names_read_by_the_code() -> set[str]:
-    sources = [*(REPO_ROOT / "include").rglob("*.py"), *(REPO_ROOT / "plugins").rglob("*.py")]
+    sources = [path for folder in ("include", "plugins", "sim") for path in (REPO_ROOT / folder).rglob("*.py")]
     text = "\n".join(path.read_text() for path in sources)
     return set(re.findall(r'"(CARESHARE_[A-Z0-9_]+)"', text))
 
@@ -229,7 +257,7 @@ def test_the_sharing_server_runs_our_command_reads_the_publication_and_has_a_hea
     assert (parsed.group, parsed.command, parsed.port) == ("share", "serve", 8090)
     assert "8090:8090" in service["ports"]
     assert "http://localhost:8090/health" in service["healthcheck"]["test"]
-    for shared in ("CARESHARE_WAREHOUSE_URL", "CARESHARE_PUBLISH_URI", "CARESHARE_REFERENCE_CSV"):
+    for shared in ("CARESHARE_WAREHOUSE_URL", "CARESHARE_PUBLISH_URI"):
         assert sharing[shared] == worker[shared], shared
     assert not [name for name in sharing if name.startswith("AIRFLOW")], "no Airflow configuration or connections"
     assert urlsplit(sharing["CARESHARE_SHARING_ENDPOINT"]).path == "/delta-sharing"
@@ -305,3 +333,15 @@ def test_every_project_module_the_configuration_names_exists(services):
                 path = REPO_ROOT / "plugins" / f"{module.replace('.', '/')}.py"
                 assert path.exists(), f"{name}: {variable} names {module}, which is not in plugins/"
                 assert re.search(rf"^{attribute} = ", path.read_text(), re.MULTILINE), f"{name}: {value}"
+
+
+def test_the_init_service_migrates_the_warehouse_the_workers_use(services):
+    """Tasks never change the warehouse's schema: the one-shot init service migrates it first."""
+    init = services["airflow-init"]
+    script = init["command"][-1]
+    assert "careshare db migrate" in script
+    assert script.index("airflow version") < script.index("careshare db migrate")  # the metadata first
+    warehouse = environment(init)["CARESHARE_WAREHOUSE_URL"]
+    assert warehouse == environment(services["airflow-worker"])["CARESHARE_WAREHOUSE_URL"]
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 EXPECTED_DAGS = {
     "careshare_ct_care_homes",

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 WORKER_NAME_ENV = "CARESHARE_TEST_CELERY_WORKER"

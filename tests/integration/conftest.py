@@ -14,22 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import REPO_ROOT
-from careshare.simulator import SimulatorServer, World
-
-sys.path.insert(0, str(REPO_ROOT / "plugins"))
-
-from careshare_airflow.embedded import (
+from careshare_dev.embedded import (
     Endpoints,
     airflow_settings,
     connection_environment,
     migrate_airflow_db,
 )
+from careshare_sim import SimulatorServer, World
+from tests.conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "plugins"))
 
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="careshare-airflow-"))
 os.environ.update(airflow_settings(AIRFLOW_HOME))
 
-from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets  # noqa: E402
+from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets, migrate_warehouse  # noqa: E402
 
 FEEDS_KEY = "feeds-test-key"
 DIRECTORY_KEY = "directory-test-key"
@@ -78,6 +77,7 @@ def point_tasks_at(warehouse_url: str, s3_client, home: Path) -> Iterator[dict[s
     suffix = uuid.uuid4().hex[:8]
     names = {kind: f"careshare-it-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
     create_buckets(s3_client, *names.values())
+    migrate_warehouse(warehouse_url)  # a deployment's step (careshare db migrate); tasks never migrate
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CARESHARE_HOME", str(home))
         patch.setenv("CARESHARE_WAREHOUSE_URL", warehouse_url)
@@ -101,6 +101,6 @@ def module_careshare_env(stack, module_warehouse_url, s3_client, tmp_path_factor
 
 @pytest.fixture(scope="session")
 def runner(stack):
-    from careshare_airflow.embedded import DagRunner
+    from careshare_dev.embedded import DagRunner
 
     return DagRunner()

@@ -21,11 +21,11 @@ from careshare.merge import MergeResult, merge_day
 from careshare.pipeline import CorrectionCheck, FetchOutcome, fetch_feed_day, recheck_past_days
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import FaultPlan, ServerModes, SimulatorServer, World
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint
 from careshare.sources.http import RetryPolicy
 from careshare.storage import ObjectStore
+from careshare_sim import FaultPlan, ServerModes, SimulatorServer, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.integration.merge_support import warehouse_database
 
@@ -136,7 +136,7 @@ class Harness:
         )
 
     def accounts(self, day: date) -> dict[str, dict[str, int]]:
-        """Per loaded feed: rows delivered, and where each ended (include/sql/checks/row_accounting.sql)."""
+        """Per loaded feed: rows delivered, and where each ended (include/careshare/sql/checks/row_accounting.sql)."""
         rows = self.platform.warehouse.query_frame("checks/row_accounting", {"report_date": day})
         return {
             r.feed: {k: int(getattr(r, k)) for k in ("rows_delivered", "quarantined", "superseded", "published")}
@@ -169,7 +169,7 @@ class Harness:
 
 
 def publication(day: date, after: timedelta = timedelta(minutes=1)) -> datetime:
-    from careshare.simulator import publication_time
+    from careshare_sim import publication_time
 
     return publication_time(day) + after
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.ingest import archive_delivery, load_feed_day
 from careshare.platform import Platform
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import World
 from careshare.sources.delivery import Delivery
 from careshare.storage import ObjectStore
+from careshare_sim import World
 from tests.conftest import REFERENCE_CSV, drop_postgres_database, new_postgres_database
 
 FEEDS = ("ct_care_homes", "ct_home_care", "cqc_update")
@@ -65,7 +65,7 @@ def local_platform(warehouse_url: str, home: Path) -> Platform:
         publish_uri=str(home / "published"),
         quality_uri=str(home / "quality"),
         reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
+        expectations_dir=EXPECTATIONS_DIR,
     )
     platform = Platform.from_settings(settings)
     platform.warehouse.migrate()

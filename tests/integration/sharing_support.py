@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from careshare.access.recipients import Recipient, recipients_from
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.datasets import DATASETS, Dataset
 from careshare.platform import Platform
 from careshare.publish.docs import schema_reference
@@ -184,7 +184,7 @@ def sharing_platform(home: Path, bucket: str, s3_client: Any) -> Platform:
         publish_uri=f"s3://{bucket}",
         quality_uri=f"s3://{bucket}-unused-quality",
         reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
+        expectations_dir=EXPECTATIONS_DIR,
     )
     return Platform.from_settings(settings, s3_client)
 

@@ -22,7 +22,8 @@ from botocore.exceptions import ClientError
 
 from careshare.access.iam import provision
 from careshare.access.policy import Publication, recipient_policies
-from careshare.access.recipients import DEFAULT_CONFIG, Recipient, load_recipients
+from careshare.access.recipients import Recipient, load_recipients
+from careshare.config import RECIPIENTS_TOML
 from careshare.datasets import DATASETS, LOCATION_DAILY
 from careshare.publish.docs import publish_docs, schema_reference
 from careshare.publish.parallel import in_parallel
@@ -82,7 +83,7 @@ def enforcing_endpoint():
 @pytest.fixture(scope="module")
 def world(enforcing_endpoint, local_authorities):
     """Published data, and one IAM user per sampled recipient; then IAM enforcement on."""
-    recipients = {r.id: r for r in load_recipients(local_authorities, DEFAULT_CONFIG)}
+    recipients = {r.id: r for r in load_recipients(local_authorities, RECIPIENTS_TOML)}
     sample = [recipients[i] for i in SAMPLE]
     admin_s3 = client("s3", enforcing_endpoint, "testing", "testing")
     admin_s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": S3_REGION})

@@ -14,7 +14,7 @@ from datetime import date
 import pendulum
 import pytest
 
-from careshare.simulator import FileMess
+from careshare_sim import FileMess
 from tests.integration.alert_servers import Webhook, smtp_connection, smtp_server
 from tests.integration.conftest import point_tasks_at
 

@@ -25,9 +25,9 @@ import pytest
 from careshare.conform.parse import MAX_FILE_BYTES
 from careshare.feeds import BLUE_PPE_FROM, CQC_FORM_LAST_DAY, Feed
 from careshare.ingest import FeedDayFailed, archive_delivery, archive_key, load_feed_day
-from careshare.simulator import MessRates, World
 from careshare.sources.delivery import Delivery
 from careshare.status import FeedDayStatus
+from careshare_sim import MessRates, World
 from tests.integration.merge_support import load_reference, local_platform, query
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ import pytest
 from careshare.feeds import Feed
 from careshare.merge import merge_day, validate_day
 from careshare.platform import Platform
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 from tests.integration.merge_support import load_reference, local_platform, query, stage
 from tests.integration.test_bad_input_corpus import Lines
 from tests.integration.test_merge_scenarios import EMPTY_CROSSWALK, as_location

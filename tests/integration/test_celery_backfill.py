@@ -15,8 +15,14 @@ import pytest
 import redis
 
 from careshare.datasets import DATASETS
-from careshare_airflow.embedded import FEED_DAGS, connection_environment, date_range
-from tests.conftest import REFERENCE_CSV, create_buckets, drop_postgres_database, new_postgres_database
+from careshare_dev.embedded import FEED_DAGS, connection_environment, date_range
+from tests.conftest import (
+    REFERENCE_CSV,
+    create_buckets,
+    drop_postgres_database,
+    migrate_warehouse,
+    new_postgres_database,
+)
 from tests.integration.celery_cluster import AirflowCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -62,6 +68,7 @@ def cluster(sources, buckets, postgres_admin, tmp_path_factory):
     airflow = AirflowCluster(home, metadata_url, BROKER_URL, {**connection_environment(endpoints), **careshare})
     try:
         airflow.airflow("db", "migrate", timeout=180)
+        migrate_warehouse(warehouse_url)  # compose: the airflow-init service runs careshare db migrate
         airflow.start_components(workers=2, concurrency=2)
         airflow.wait_for(airflow.api_ready, "the api-server", timeout=90)
         airflow.wait_for(lambda: airflow.dags_parsed(ALL_DAGS), "the dag-processor to serialise the DAGs", 90)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from careshare.simulator import SimulatorServer, World
+from careshare_sim import SimulatorServer, World
 from tests.conftest import REFERENCE_CSV, S3_REGION, create_buckets
 
 pytestmark = pytest.mark.slow
@@ -57,6 +57,8 @@ def careshare(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def day_run(local_env):
+    migrated = careshare(local_env, "db", "migrate")
+    assert migrated.returncode == 0, migrated.stderr
     return careshare(local_env, "run", "day", "--from", SUNDAY.isoformat(), "--to", MONDAY.isoformat())
 
 

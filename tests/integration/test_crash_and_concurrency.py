@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT
-from careshare.simulator import MessRates, SimulatorServer, World
 from careshare.storage import open_store
+from careshare_sim import MessRates, SimulatorServer, World
 from tests.conftest import (
     BACKENDS,
     REFERENCE_CSV,
+    REPO_ROOT,
     S3_REGION,
     create_buckets,
     drop_postgres_database,

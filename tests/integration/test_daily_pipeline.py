@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.feeds import TRANSITION
-from careshare_airflow.embedded import date_range
+from careshare_dev.embedded import date_range
 
 DAYS = date_range(date(2020, 11, 28), date(2020, 12, 1))
 WAREHOUSE_TABLES = ("stg_submission", "location_daily", "superseded_row", "quarantine_row", "raw_delivery", "feed_day")

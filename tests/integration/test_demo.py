@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from careshare.config import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

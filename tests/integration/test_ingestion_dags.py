@@ -23,10 +23,10 @@ import pytest
 import sqlalchemy as sa
 
 from careshare.feeds import Feed
-from careshare.simulator import FaultPlan, FileMess, SimulatorServer, World
 from careshare.storage import open_store
-from careshare_airflow.embedded import date_range
-from tests.conftest import create_buckets
+from careshare_dev.embedded import date_range
+from careshare_sim import FaultPlan, FileMess, SimulatorServer, World
+from tests.conftest import create_buckets, migrate_warehouse
 from tests.integration.conftest import DIRECTORY_KEY, FEEDS_KEY
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF
 
@@ -70,6 +70,7 @@ def run(runner, s3_client, local_authorities, tmp_path_factory):
                 variant = variant.with_mess(FileMess.HEADER_ONLY)
             landing.put(f"{feed.value}/{day.isoformat()}.csv", world.rendered(feed, day, variant).content)
     url = f"sqlite:///{tmp / 'warehouse.db'}"
+    migrate_warehouse(url)
     fetch = runner.dag("careshare_ct_care_homes").get_task("fetch")
     with SimulatorServer(world, FEEDS_KEY, DIRECTORY_KEY, faults=plan) as server, pytest.MonkeyPatch.context() as env:
         env.setenv(

@@ -12,11 +12,11 @@ import pytest
 
 from careshare.ingest import FeedDayFailed
 from careshare.reference_data import load_directory
-from careshare.simulator import FaultKind, World
 from careshare.sources import delivery
 from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
 from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
+from careshare_sim import FaultKind, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, MODES, module_harness, new_platform
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from careshare.ingest import FeedDayFailed
-from careshare.simulator import FileMess, MessRates, Version, World
 from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
+from careshare_sim import FileMess, MessRates, Version, World
 from tests.conftest import create_buckets
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 

@@ -11,9 +11,9 @@ import pytest
 
 from careshare.conform.conform import harmonised_name
 from careshare.feeds import FEEDS, Feed
-from careshare.simulator import MessRates, MessTag, World
-from careshare.simulator.mess import NEGATIVE_COLUMNS
 from careshare.status import FeedDayStatus
+from careshare_sim import MessRates, MessTag, World
+from careshare_sim.mess import NEGATIVE_COLUMNS
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
 
 pytestmark = pytest.mark.slow

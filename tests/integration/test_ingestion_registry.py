@@ -19,11 +19,11 @@ from careshare.ingest import FeedDayFailed, archive_delivery, load_feed_day
 from careshare.pipeline import fetch_feed_day, held_back
 from careshare.quality.figures import rechecks
 from careshare.readiness import readiness
-from careshare.simulator import ServerModes, World
 from careshare.sources import delivery as delivery_module
 from careshare.sources.delivery import Delivery, FeedEndpoint
 from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
+from careshare_sim import ServerModes, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, module_harness
 from tests.unit.sources.source_servers import Reply, serving
 

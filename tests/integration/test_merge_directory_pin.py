@@ -19,8 +19,8 @@ from careshare.platform import Platform
 from careshare.quality.completion import expected_locations
 from careshare.reference import name_key
 from careshare.reference_data import load_directory
-from careshare.simulator import MessRates, World
 from careshare.warehouse import sql
+from careshare_sim import MessRates, World
 from tests.integration.merge_support import (
     InProcessDirectory,
     load_reference,

@@ -16,7 +16,7 @@ from careshare.datasets import DATASETS
 from careshare.merge import directory_day, merge_day
 from careshare.publish.formats import parquet_bytes, split_by_council, to_arrow
 from careshare.publish.layout import Scope
-from careshare.simulator import World
+from careshare_sim import World
 from tests.integration.merge_support import (
     FEEDS,
     load_reference,

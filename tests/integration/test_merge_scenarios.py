@@ -15,7 +15,7 @@ import pytest
 from careshare.merge import MergeCheckFailed, directory_day, merge_day, validate_day
 from careshare.platform import Platform
 from careshare.publish import publish_day
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 from tests.integration.merge_support import (
     execute,
     load_reference,
@@ -182,7 +182,10 @@ def test_an_unmatched_row_is_quarantined_with_what_a_person_needs_to_fix_it(scen
     assert f"ct_care_homes row {row} (record {record_id}" in message
     assert "CQC location id '1-000000001' is not in the directory" in message
     assert "no directory location at postcode 'ZZ9 9ZZ'" in message
-    assert f"`ct_care_homes,{record_id},<CQC location id>,<reason>` to config/crosswalk.csv" in message
+    assert (
+        f"`ct_care_homes,{record_id},<CQC location id>,<reason>` to the crosswalk (include/careshare/data/crosswalk.csv"
+        in message
+    )
     assert '"postcode": "ZZ9 9ZZ"' in raw
 
 

@@ -13,13 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from careshare.config import REPO_ROOT
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish.docs import DUCKDB_TYPES, publish_docs, schema_reference
 from careshare.publish.formats import pandas_dtype
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
-from tests.conftest import create_buckets
+from tests.conftest import REPO_ROOT, create_buckets
 from tests.unit.publish.synthetic import synthetic_table
 
 pytestmark = pytest.mark.slow

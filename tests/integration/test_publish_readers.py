@@ -28,7 +28,7 @@ from careshare.merge import merge_day
 from careshare.publish import publish_day
 from careshare.publish.docs import DUCKDB_TYPES
 from careshare.publish.formats import neutralise, pandas_dtype
-from careshare.simulator import World
+from careshare_sim import World
 from tests.integration.merge_support import FEEDS, load_reference, local_platform, stage
 
 pytestmark = pytest.mark.slow

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from careshare.cli import main
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.merge import merge_day
 from careshare.platform import Platform
 from careshare.publish import publish_day
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 from tests.conftest import REFERENCE_CSV, create_buckets
 from tests.integration.merge_support import load_reference, query, read_csv, stage, warehouse_database, write_csv
 
@@ -120,7 +120,7 @@ def story(request, tmp_path_factory, s3_endpoint, s3_client, local_authorities):
             publish_uri=f"s3://{names['published']}",
             quality_uri=f"s3://{names['quality']}",
             reference_csv=REFERENCE_CSV,
-            expectations_dir=REPO_ROOT / "expectations",
+            expectations_dir=EXPECTATIONS_DIR,
         )
         for variable, value in {
             "CARESHARE_HOME": str(home),

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import Settings
 from careshare.datasets import DATASETS
 from careshare.feeds import TRANSITION
 from careshare.ingest import archive_delivery, load_feed_day
@@ -42,10 +42,10 @@ from careshare.quality.publication import QualityPublication, publish_quality
 from careshare.quality.quarantine import export_quarantine, manifest_key, partition_key
 from careshare.quality.runs import check_published_day, day_context
 from careshare.reference_data import load_directory, load_local_authority_reference
-from careshare.simulator import SimulatorServer, World
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import Delivery
-from tests.conftest import REFERENCE_CSV, create_buckets
+from careshare_sim import SimulatorServer, World
+from tests.conftest import REFERENCE_CSV, REPO_ROOT, create_buckets
 from tests.unit.quality.data_docs_links import linked_keys
 
 pytestmark = pytest.mark.slow

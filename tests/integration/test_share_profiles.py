@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import delta_sharing
 import pytest
 
-from careshare.config import REPO_ROOT
 from careshare.share.tokens import ShareTokens, write_profile
+from tests.conftest import REPO_ROOT
 from tests.integration.sharing_support import (  # noqa: F401  (fixtures)
     LEEDS,
     SPLIT_DAY,

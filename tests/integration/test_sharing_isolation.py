@@ -173,7 +173,7 @@ id = "dhsc"
 name = "Department of Health and Social Care"
 """
 
-# Written by hand from ../shared/reference/local_authorities.csv: the published councils each
+# Written by hand from the council reference (local_authorities.csv): the published councils each
 # recipient may read (its own, its predecessors', its group's or region's), on any date.
 EXPECTED: dict[str, frozenset[str]] = {
     "la-e06000061": frozenset({"E06000061", "E10000021"}),  # North Northamptonshire and its predecessor

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from careshare.access.recipients import DEFAULT_CONFIG
+from careshare.config import RECIPIENTS_TOML
 
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -20,7 +20,7 @@ def register_access(groups: Any) -> None:
     access = groups.add_parser("access", help="recipients, IAM policies and pre-signed links")
     commands = access.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    check = commands.add_parser("check", help="validate config/recipients.toml against the reference")
+    check = commands.add_parser("check", help="validate the recipients configuration against the reference")
     check.set_defaults(handler=_check)
 
     policies = commands.add_parser(
@@ -48,7 +48,7 @@ def register_access(groups: Any) -> None:
     presign.set_defaults(handler=_presign)
 
     for command in (check, policies, provision, presign):
-        command.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="recipients TOML")
+        command.add_argument("--config", type=Path, default=RECIPIENTS_TOML, help="recipients TOML")
 
 
 def duration(text: str) -> timedelta:

@@ -1,4 +1,4 @@
-"""Who may read what: the recipients configuration (config/recipients.toml), checked against the
+"""Who may read what: the recipients configuration (data/recipients.toml), checked against the
 ONS reference before anything is granted.
 
 Every council in the reference is a recipient of its own data (and, if it replaced councils, of
@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from careshare.config import REPO_ROOT
+from careshare.config import RECIPIENTS_TOML
 from careshare.reference import LocalAuthorities
 
-DEFAULT_CONFIG = REPO_ROOT / "config" / "recipients.toml"
 RECIPIENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,46}[a-z0-9]$")  # fits IAM user and policy names
 GROUP_KINDS = ("lrf", "ccg", "region", "other")
 COUNCIL_KEYS = {"each", "successors_read_predecessors"}
@@ -47,7 +46,7 @@ class Recipient:
         return self.national or (la_code is not None and la_code in self.la_codes)
 
 
-def load_recipients(reference: LocalAuthorities, path: Path = DEFAULT_CONFIG) -> list[Recipient]:
+def load_recipients(reference: LocalAuthorities, path: Path = RECIPIENTS_TOML) -> list[Recipient]:
     with path.open("rb") as handle:
         try:
             config = tomllib.load(handle)

@@ -1,6 +1,6 @@
 """`careshare publish ...`: the data dictionary and schemas in docs/, and what was published when.
 
-careshare publish docs [--check]
+careshare publish docs [--check] [--repo DIR]
 careshare publish as-of --dataset D --date R --published-on P [--la-code X]
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from careshare.datasets import DATASETS
@@ -19,6 +20,9 @@ def register_publish(groups: Any) -> None:
     commands = publish.add_subparsers(dest="command", metavar="COMMAND", required=True)
     docs = commands.add_parser("docs", help="write docs/data_dictionary.md and docs/schema/*.json")
     docs.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    docs.add_argument(
+        "--repo", type=Path, default=Path(), help="the repository whose docs/ to write (default: the current folder)"
+    )
     docs.set_defaults(handler=_docs)
 
     as_of = commands.add_parser(
@@ -44,15 +48,14 @@ def date_or_timestamp(text: str) -> datetime:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from careshare.config import REPO_ROOT
     from careshare.publish.docs import stale_repo_docs, write_repo_docs
 
     if args.check:
-        stale = stale_repo_docs(REPO_ROOT)
+        stale = stale_repo_docs(args.repo)
         for path in stale:
             print(f"stale: {path} (run `careshare publish docs`)", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_repo_docs(REPO_ROOT):
+    for path in write_repo_docs(args.repo):
         print(f"wrote {path}")
     return 0
 

@@ -89,7 +89,7 @@ def _failure_reason(rule: str | None) -> str:
 
 
 def feed_state(spec: FeedSpec, report_date: date, status: str | None, rule: str | None) -> FeedState:
-    """The published state of a feed_day status (None: no row); include/sql/publish/la_daily_summary.sql
+    """The published state of a feed_day status (None: no row); sql/publish/la_daily_summary.sql
     maps the statuses the same way."""
     feed = spec.feed.value
     if status == FeedDayStatus.LOADED:

@@ -88,7 +88,7 @@ def check_published_day(platform: Platform, report_date: date) -> list[DatasetCh
 
 
 def dataset_frame(platform: Platform, dataset: Dataset, report_date: date) -> pd.DataFrame:
-    """The rows publish writes (`include/sql/publish/<dataset>.sql`), typed as published."""
+    """The rows publish writes (`sql/publish/<dataset>.sql`), typed as published."""
     from careshare.publish.formats import to_arrow
 
     rows = platform.warehouse.query_frame(f"publish/{dataset.name}", directory_day(platform.warehouse, report_date))

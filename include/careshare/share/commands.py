@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from careshare.access.recipients import DEFAULT_CONFIG
+from careshare.config import RECIPIENTS_TOML
 from careshare.share.tokens import DEFAULT_LIFETIME, MAX_LIFETIME
 
 ENDPOINT_VARIABLE = "CARESHARE_SHARING_ENDPOINT"
@@ -71,7 +71,7 @@ def register_share(groups: Any) -> None:
     revoke.set_defaults(handler=_revoke)
 
     for command in (serve, profile, revoke):
-        command.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="recipients TOML")
+        command.add_argument("--config", type=Path, default=RECIPIENTS_TOML, help="recipients TOML")
 
 
 def url_minutes(text: str) -> int:

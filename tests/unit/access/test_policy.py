@@ -10,7 +10,8 @@ from careshare.access.policy import (
     readable_prefixes,
     recipient_policies,
 )
-from careshare.access.recipients import DEFAULT_CONFIG, load_recipients
+from careshare.access.recipients import load_recipients
+from careshare.config import RECIPIENTS_TOML
 from careshare.datasets import DATASETS, LOCATION_DAILY, Dataset
 
 PUBLICATION = Publication("careshare-published")
@@ -18,7 +19,7 @@ PUBLICATION = Publication("careshare-published")
 
 @pytest.fixture(scope="module")
 def recipients(local_authorities):
-    return {r.id: r for r in load_recipients(local_authorities, DEFAULT_CONFIG)}
+    return {r.id: r for r in load_recipients(local_authorities, RECIPIENTS_TOML)}
 
 
 def statements(policies) -> list[dict]:

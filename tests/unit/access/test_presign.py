@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from careshare.access.presign import NoSuchRelease, presign_release
-from careshare.access.recipients import DEFAULT_CONFIG, load_recipients
+from careshare.access.recipients import load_recipients
+from careshare.config import RECIPIENTS_TOML
 from careshare.datasets import LOCATION_DAILY
 from careshare.publish.docs import schema_reference
 from careshare.publish.release import publish_release
@@ -27,7 +28,7 @@ def published(s3_client, buckets, local_authorities):
 
 @pytest.fixture(scope="module")
 def recipients(local_authorities):
-    return {r.id: r for r in load_recipients(local_authorities, DEFAULT_CONFIG)}
+    return {r.id: r for r in load_recipients(local_authorities, RECIPIENTS_TOML)}
 
 
 def test_links_cover_exactly_the_recipients_councils_and_download_the_published_bytes(published, recipients):

@@ -2,13 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from careshare.access.recipients import DEFAULT_CONFIG, RecipientConfigError, load_recipients, recipients_from
+from careshare.access.recipients import RecipientConfigError, load_recipients, recipients_from
+from careshare.config import RECIPIENTS_TOML
 
 SOURCE = Path("recipients.toml")
 
 
 def test_the_repository_configuration_is_valid_and_covers_every_council(local_authorities):
-    recipients = load_recipients(local_authorities, DEFAULT_CONFIG)
+    recipients = load_recipients(local_authorities, RECIPIENTS_TOML)
     councils = {r.id: r for r in recipients if r.kind == "council"}
     assert set(councils) == {f"la-{la.code.lower()}" for la in local_authorities}
     assert {r.kind for r in recipients} >= {"council", "lrf", "ccg", "national"}
@@ -18,7 +19,7 @@ def test_the_repository_configuration_is_valid_and_covers_every_council(local_au
 
 
 def test_a_council_that_replaced_others_reads_their_data(local_authorities):
-    recipients = {r.id: r for r in load_recipients(local_authorities, DEFAULT_CONFIG)}
+    recipients = {r.id: r for r in load_recipients(local_authorities, RECIPIENTS_TOML)}
     assert recipients["la-e06000061"].la_codes == {"E06000061", "E10000021"}  # North Northamptonshire
     assert recipients["la-e10000021"].la_codes == {"E10000021"}
     assert recipients["la-e08000035"].la_codes == {"E08000035"}
@@ -28,7 +29,7 @@ def test_a_council_that_replaced_others_reads_their_data(local_authorities):
 
 
 def test_reads_is_by_council_and_national_reads_all(local_authorities):
-    recipients = {r.id: r for r in load_recipients(local_authorities, DEFAULT_CONFIG)}
+    recipients = {r.id: r for r in load_recipients(local_authorities, RECIPIENTS_TOML)}
     assert recipients["ccg-leeds"].reads("E08000035") and not recipients["ccg-leeds"].reads("E08000036")
     assert recipients["dhsc"].reads("E06000001") and recipients["dhsc"].reads(None)
     assert not recipients["ccg-leeds"].reads(None)

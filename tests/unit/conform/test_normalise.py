@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from careshare.conform import normalise as n
-from careshare.simulator.mess import CQC_BAD_TIMESTAMP_FORMATS, CT_BAD_TIMESTAMP_FORMATS, pad_id, restyle_postcode
+from careshare_sim.mess import CQC_BAD_TIMESTAMP_FORMATS, CT_BAD_TIMESTAMP_FORMATS, pad_id, restyle_postcode
 
 digits = st.text(alphabet="0123456789", min_size=9, max_size=11)
 spaces = st.text(alphabet=" \t", max_size=3)

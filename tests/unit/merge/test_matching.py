@@ -118,7 +118,7 @@ def test_an_unmatched_row_says_what_was_tried_and_how_to_fix_it():
         "CQC location id ' 1-99999999 ' (read as '1-99999999') is not in the directory",
         "ODS code 'VN4A2' is carried by 2 directory locations",
         "no directory location at postcode 'LS1 4AP'",
-        "`ct_care_homes,10042,<CQC location id>,<reason>` to config/crosswalk.csv",
+        "`ct_care_homes,10042,<CQC location id>,<reason>` to the crosswalk (include/careshare/data/crosswalk.csv",
     ):
         assert part in message
     assert '"la_name_reported": "Leeds"' in record["raw_record"]
@@ -169,7 +169,7 @@ def test_a_crosswalk_without_its_columns_is_refused(tmp_path):
         read_crosswalk(path)
 
 
-def test_the_repository_crosswalk_is_valid():
-    from careshare.matching import DEFAULT_CROSSWALK
+def test_the_packaged_crosswalk_is_valid():
+    from careshare.config import CROSSWALK_CSV
 
-    read_crosswalk(DEFAULT_CROSSWALK)
+    read_crosswalk(CROSSWALK_CSV)

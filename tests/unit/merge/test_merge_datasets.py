@@ -14,7 +14,7 @@ from careshare.datasets import DATASETS, LA_DAILY_SUMMARY, LOCATION_DAILY, PROVI
 from careshare.merge import day_parameters, directory_day
 from careshare.publish.formats import parquet_bytes, split_by_council, to_arrow
 from careshare.publish.layout import Scope
-from careshare.warehouse import Warehouse
+from careshare.warehouse import Warehouse, sql_text
 
 DAY = date(2020, 12, 1)
 
@@ -42,6 +42,13 @@ def test_each_dataset_is_published_by_its_own_query_with_every_column(warehouse)
 def test_location_daily_in_the_warehouse_has_exactly_the_published_columns(warehouse):
     columns = {c["name"] for c in sa.inspect(warehouse.engine).get_columns("location_daily")}
     assert columns == set(LOCATION_DAILY.column_names)
+
+
+def test_the_merge_inserts_location_daily_in_the_published_column_order():
+    """The dataset definition is the one column list: the merge's INSERT names it in that order."""
+    insert = sql_text("merge/insert_location_daily")
+    named = insert[insert.index("(") + 1 : insert.index(")")]
+    assert [column.strip() for column in named.split(",")] == list(LOCATION_DAILY.column_names)
 
 
 def frame_for(dataset, rows: list[dict]) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from careshare.cli import build_parser, main
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR
 from careshare.stages import FAILED, OK, LocalRun
-from tests.conftest import REFERENCE_CSV
+from tests.conftest import REFERENCE_CSV, migrate_warehouse
 
 MONDAY, SATURDAY = date(2020, 12, 7), date(2020, 11, 28)  # a Saturday before CT home care opened
 
@@ -74,11 +74,12 @@ def local_env(tmp_path, monkeypatch):
         "CARESHARE_PUBLISH_URI": tmp_path / "published",
         "CARESHARE_QUALITY_URI": tmp_path / "quality",
         "CARESHARE_REFERENCE_CSV": REFERENCE_CSV,
-        "CARESHARE_EXPECTATIONS_DIR": REPO_ROOT / "expectations",
+        "CARESHARE_EXPECTATIONS_DIR": EXPECTATIONS_DIR,
         "CARESHARE_LANDING_URI": landing,
     }
     for name, value in values.items():
         monkeypatch.setenv(name, str(value))
+    migrate_warehouse(values["CARESHARE_WAREHOUSE_URL"])
     return tmp_path
 
 
@@ -125,3 +126,15 @@ def test_a_stage_without_the_setting_it_needs_fails_naming_the_variables(local_e
     reference = run.stage("reference", MONDAY)
     assert reference.status == FAILED and "CARESHARE_DIRECTORY_URL" in reference.summary
     assert run.stage("load", SATURDAY).status != OK  # nothing fetched: CT care homes is due every day
+
+
+def test_commands_stop_on_an_unmigrated_warehouse_naming_the_migration_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARESHARE_HOME", str(tmp_path))
+    monkeypatch.setenv("CARESHARE_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert main(["registry", "show"]) == 1
+    assert "lacks" in (error := capsys.readouterr().err) and "run `careshare db migrate`" in error
+    assert main(["db", "migrate"]) == 0
+    assert "applied 001_foundation" in capsys.readouterr().out
+    assert main(["db", "migrate"]) == 0
+    assert capsys.readouterr().out.strip().endswith(": up to date")
+    assert main(["registry", "show"]) == 0

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR
 from careshare.datasets import DATASETS, FEED_STATUSES, LA_DAILY_SUMMARY, LOCATION_DAILY
 from careshare.feeds import CQC_UPDATE, CT_CARE_HOMES, CT_HOME_CARE, FEEDS
 from careshare.publish import completeness as published
@@ -20,7 +20,7 @@ TUESDAY, SATURDAY = date(2020, 12, 1), date(2020, 12, 5)
 BEFORE_HOME_CARE = date(2020, 11, 27)  # a Friday: CT home care opens on 2020-11-30
 COUNCILS = {"E06000001": 3, "E08000035": 4}
 HOME_CARE = CT_HOME_CARE.feed.value
-SUITE = REPO_ROOT / "expectations" / "la_daily_summary.json"
+SUITE = EXPECTATIONS_DIR / "la_daily_summary.json"
 
 
 @pytest.mark.parametrize(

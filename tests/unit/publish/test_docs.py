@@ -4,10 +4,10 @@ import re
 import pytest
 from frictionless import Schema
 
-from careshare.config import REPO_ROOT
 from careshare.datasets import ARROW_TYPES, DATASETS, LOCATION_DAILY
 from careshare.publish.docs import DUCKDB_TYPES, data_dictionary, generated, stale_repo_docs, table_schema
 from careshare.publish.formats import PANDAS_DTYPES
+from tests.conftest import REPO_ROOT
 
 
 def test_the_repository_copy_of_the_docs_is_up_to_date():

@@ -11,12 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR as EXPECTATIONS
 from careshare.conform.conform import conform
 from careshare.conform.parse import parse_feed_file
 from careshare.feeds import Feed, FeedSpec
 
-EXPECTATIONS = REPO_ROOT / "expectations"
 _CT_PPE = ("PPE_Masks", "PPE_Gloves", "PPE_Aprons", "PPE_Eye_Protection", "PPE_Hand_Hygiene")
 _ICF = {
     "ICF_Staff_Single_Site": "Yes",

@@ -13,7 +13,7 @@ from tests.conftest import REFERENCE_CSV
 from tests.unit.quality.conftest import EXPECTATIONS, conformed_frame
 from tests.unit.quality.data_docs_links import linked_keys
 
-from careshare.config import REPO_ROOT, Settings
+from careshare.config import EXPECTATIONS_DIR, Settings
 from careshare.feeds import CT_CARE_HOMES, CT_HOME_CARE
 from careshare.platform import Platform
 from careshare.quality.docs import SITE_MANIFEST, build_data_docs, recorded_runs
@@ -52,7 +52,7 @@ def platform(tmp_path: Path):
         publish_uri=str(tmp_path / "published"),
         quality_uri=str(tmp_path / "quality"),
         reference_csv=REFERENCE_CSV,
-        expectations_dir=REPO_ROOT / "expectations",
+        expectations_dir=EXPECTATIONS_DIR,
     )
     built = Platform.from_settings(settings)
     built.warehouse.migrate()

@@ -10,13 +10,12 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR as EXPECTATIONS
 from careshare.datasets import DATASETS, LOCATION_DAILY
 from careshare.feeds import FEEDS
 from careshare.quality.suites import dataset_parameters, load_suite
 from careshare.quality.validate import validate_frame
 
-EXPECTATIONS = REPO_ROOT / "expectations"
 REPORT_DATE = date(2020, 11, 30)
 NORTHAMPTONSHIRE, NORTH_NORTHAMPTONSHIRE = "E10000021", "E06000061"  # the latter from 2021-04-01
 

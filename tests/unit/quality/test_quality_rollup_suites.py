@@ -7,12 +7,11 @@ from datetime import date
 
 import pandas as pd
 
-from careshare.config import REPO_ROOT
+from careshare.config import EXPECTATIONS_DIR as EXPECTATIONS
 from careshare.datasets import DATASETS
 from careshare.quality.suites import dataset_parameters, load_suite
 from careshare.quality.validate import validate_frame
 
-EXPECTATIONS = REPO_ROOT / "expectations"
 DAY = date(2020, 12, 1)
 BLANK = {"int32": 0, "float64": None, "string": None, "category": None, "date": pd.Timestamp(DAY)}
 

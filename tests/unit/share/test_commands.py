@@ -17,7 +17,7 @@ from careshare.cli import main
 from careshare.share.commands import profile_endpoint
 from careshare.share.tokens import ShareTokens
 from careshare.warehouse import Warehouse
-from tests.conftest import REFERENCE_CSV
+from tests.conftest import REFERENCE_CSV, migrate_warehouse
 
 ENDPOINT = "https://share.example.org/delta-sharing"
 
@@ -37,6 +37,7 @@ def environment(tmp_path, monkeypatch):
         monkeypatch.setenv(variable, value)
     monkeypatch.delenv("CARESHARE_SHARING_ENDPOINT", raising=False)
     monkeypatch.delenv("CARESHARE_ALLOW_INSECURE_HTTP", raising=False)
+    migrate_warehouse(url)
     return url
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sim_helpers import DIRECTORY_AS_OF
 
-from careshare.simulator import MessRates, World
+from careshare_sim import MessRates, World
 
 
 @pytest.fixture(scope="session")

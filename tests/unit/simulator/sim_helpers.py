@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date
 
-from careshare.simulator.render import RenderedFile
+from careshare_sim.render import RenderedFile
 
 DIRECTORY_AS_OF = date(2024, 6, 30)
 

@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from tests.conftest import REPO_ROOT
 
-from careshare.cli import _modes, build_parser, main
-from careshare.config import REPO_ROOT
+from careshare_sim import Compression, HeadAnswer, ServerModes
+from careshare_sim.cli import _modes, build_parser, main
 
 SMALL = ["--care-homes", "120", "--community", "80"]
+SOURCES = os.pathsep.join(str(REPO_ROOT / folder) for folder in ("include", "sim"))
 
 
 def test_generate_writes_the_landing_layout_and_truth(tmp_path):
     out = tmp_path / "landing"
-    status = main(["simulator", "generate", *SMALL, "--start", "2020-11-28", "--end", "2020-12-01", "--out", str(out)])
+    status = main(["generate", *SMALL, "--start", "2020-11-28", "--end", "2020-12-01", "--out", str(out)])
     assert status == 0
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*.csv"))
     assert files == [
@@ -46,33 +48,35 @@ def test_generate_writes_the_landing_layout_and_truth(tmp_path):
 
 def test_generate_can_pick_feeds(tmp_path):
     day = ["--start", "2020-12-01", "--end", "2020-12-01"]
-    main(["simulator", "generate", *SMALL, *day, "--out", str(tmp_path), "--feed", "cqc_update"])
+    main(["generate", *SMALL, *day, "--out", str(tmp_path), "--feed", "cqc_update"])
     assert [p.parent.name for p in tmp_path.rglob("*.csv")] == ["cqc_update"]
 
 
-def test_groups_register_their_own_subcommands():
+def test_commands_set_their_handlers():
     parser = build_parser()
-    args = parser.parse_args(["simulator", "serve", "--port", "0"])
-    assert args.group == "simulator" and args.command == "serve" and callable(args.handler)
-    assert main([]) == 2
+    args = parser.parse_args(["serve", "--port", "0"])
+    assert args.command == "serve" and callable(args.handler)
+    with pytest.raises(SystemExit) as usage:
+        main([])
+    assert usage.value.code == 2
 
 
 def test_serve_refuses_to_start_without_its_keys(monkeypatch):
     monkeypatch.delenv("CARESHARE_SIM_API_KEY", raising=False)
     with pytest.raises(SystemExit, match="CARESHARE_SIM_API_KEY"):
-        main(["simulator", "serve", *SMALL, "--port", "0"])
+        main(["serve", *SMALL, "--port", "0"])
 
 
 @contextmanager
 def serving(*options: str) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`careshare simulator serve` in its own process; yields it and its banner line."""
+    """`careshare-sim serve` in its own process; yields it and its banner line."""
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO_ROOT / "include"),
+        "PYTHONPATH": SOURCES,
         "CARESHARE_SIM_API_KEY": "cli-secret-one",
         "CARESHARE_SIM_DIRECTORY_KEY": "cli-secret-two",
     }
-    command = [sys.executable, "-m", "careshare.cli", "simulator", "serve", *SMALL, "--port", "0", *options]
+    command = [sys.executable, "-m", "careshare_sim.cli", "serve", *SMALL, "--port", "0", *options]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield process, process.stdout.readline()
@@ -101,8 +105,8 @@ def test_files_are_identical_across_processes(tmp_path):
     digests = set()
     for hash_seed in ("1", "2"):
         out = tmp_path / hash_seed
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "include"), "PYTHONHASHSEED": hash_seed}
-        command = [sys.executable, "-m", "careshare.cli", "simulator", "generate", *SMALL]
+        env = {**os.environ, "PYTHONPATH": SOURCES, "PYTHONHASHSEED": hash_seed}
+        command = [sys.executable, "-m", "careshare_sim.cli", "generate", *SMALL]
         command += ["--start", "2020-12-01", "--end", "2020-12-01", "--out", str(out)]
         subprocess.run(command, env=env, check=True, capture_output=True)
         digests.add(tuple((p.name, p.read_bytes()) for p in sorted(out.rglob("*.*"))))
@@ -128,30 +132,28 @@ def test_serve_refuses_a_broken_fault_plan(tmp_path, monkeypatch):
     faults = tmp_path / "faults.json"
     faults.write_text('{"rules": [{"kind": "meteor"}]}')
     with pytest.raises(SystemExit, match="not a fault plan"):
-        main(["simulator", "serve", *SMALL, "--port", "0", "--faults", str(faults)])
+        main(["serve", *SMALL, "--port", "0", "--faults", str(faults)])
 
 
 def test_generate_can_write_the_first_versions_and_set_rates(tmp_path):
     day = ["--start", "2020-12-01", "--end", "2020-12-01", "--feed", "ct_care_homes"]
     rates = ["--clean", "--mess-rate", "empty_file=1", "--mess-rate", "extra_column=1"]
-    main(["simulator", "generate", *SMALL, *day, *rates, "--version", "first", "--out", str(tmp_path / "first")])
-    main(["simulator", "generate", *SMALL, *day, *rates, "--out", str(tmp_path / "latest")])
+    main(["generate", *SMALL, *day, *rates, "--version", "first", "--out", str(tmp_path / "first")])
+    main(["generate", *SMALL, *day, *rates, "--out", str(tmp_path / "latest")])
     assert (tmp_path / "first" / "ct_care_homes" / "2020-12-01.csv").read_bytes() == b""
     latest = (tmp_path / "latest" / "ct_care_homes" / "2020-12-01.csv").read_text()
     assert latest.splitlines()[0].endswith(("Comments", "Export_Version", "Region_Name"))
     truth = json.loads((tmp_path / "first" / "_truth" / "ct_care_homes" / "2020-12-01.file.json").read_text())
     assert [v["file_mess"] for v in truth["versions"]] == [["empty_file", "extra_column"], ["extra_column"]]
     with pytest.raises(SystemExit, match="no mess kind 'meteor'"):
-        main(["simulator", "generate", *SMALL, *day, "--mess-rate", "meteor=1", "--out", str(tmp_path)])
+        main(["generate", *SMALL, *day, "--mess-rate", "meteor=1", "--out", str(tmp_path)])
 
 
 def test_serve_flags_set_the_server_modes():
-    from careshare.simulator import Compression, HeadAnswer, ServerModes
-
     parse = build_parser().parse_args
-    assert _modes(parse(["simulator", "serve"])) == ServerModes()
+    assert _modes(parse(["serve"])) == ServerModes()
     flags = ["--head", "501", "--compression", "deflate", "--redirect-exports", "--etag", "--no-last-modified"]
-    assert _modes(parse(["simulator", "serve", *flags])) == ServerModes(
+    assert _modes(parse(["serve", *flags])) == ServerModes(
         head=HeadAnswer.REFUSED_501,
         compression=Compression.DEFLATE,
         redirect_exports=True,
@@ -159,7 +161,7 @@ def test_serve_flags_set_the_server_modes():
         last_modified=False,
     )
     with pytest.raises(SystemExit):
-        parse(["simulator", "serve", "--head", "404"])
+        parse(["serve", "--head", "404"])
 
 
 def test_serve_behaves_as_its_flags_say():
@@ -180,4 +182,4 @@ def test_serve_refuses_redirects_it_cannot_name_a_host_for(monkeypatch):
     monkeypatch.setenv("CARESHARE_SIM_API_KEY", "k1")
     monkeypatch.setenv("CARESHARE_SIM_DIRECTORY_KEY", "k2")
     with pytest.raises(SystemExit, match="need a file host URL"):
-        main(["simulator", "serve", *SMALL, "--host", "0.0.0.0", "--port", "0", "--redirect-exports"])
+        main(["serve", *SMALL, "--host", "0.0.0.0", "--port", "0", "--redirect-exports"])

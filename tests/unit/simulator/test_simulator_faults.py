@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from careshare.simulator import FaultKind, FaultPlan, FaultRule, FileMess, Request, ServerModes, SimulatorServer
-from careshare.simulator.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
+from careshare_sim import FaultKind, FaultPlan, FaultRule, FileMess, Request, ServerModes, SimulatorServer
+from careshare_sim.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
 
 API_KEY, DIRECTORY_KEY = "export-secret", "directory-secret"
 DAY = date(2020, 12, 1)

@@ -10,9 +10,9 @@ import pytest
 from sim_helpers import DIRECTORY_AS_OF, read_rows
 
 from careshare.feeds import FEEDS, Feed
-from careshare.simulator import FileMess, MessRates, Request, SimulatorServer, Variant, World, publication_time
-from careshare.simulator.files import DROPPABLE, EXTRA_COLUMNS, RENAMES, UNUSABLE
-from careshare.simulator.mess import MessTag
+from careshare_sim import FileMess, MessRates, Request, SimulatorServer, Variant, World, publication_time
+from careshare_sim.files import DROPPABLE, EXTRA_COLUMNS, RENAMES, UNUSABLE
+from careshare_sim.mess import MessTag
 
 DAY = date(2020, 12, 1)
 ONLY = {kind: MessRates.clean().with_rates(**{kind.value: 1.0}) for kind in FileMess}

@@ -7,7 +7,7 @@ import pytest
 from sim_helpers import DIRECTORY_AS_OF, read_dicts
 
 from careshare.feeds import CT_TIMESTAMP_FORMAT, Feed
-from careshare.simulator import MessRates, MessTag, World
+from careshare_sim import MessRates, MessTag, World
 
 OVERLAP_DAY = date(2020, 12, 1)
 CT_DAYS = [date(2020, 12, 1), date(2021, 2, 3), date(2021, 2, 4)]

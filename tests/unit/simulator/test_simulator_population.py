@@ -7,8 +7,8 @@ import numpy as np
 from sim_helpers import DIRECTORY_AS_OF
 
 from careshare.feeds import CQC_LOCATION_ID_PATTERN
-from careshare.simulator import World
-from careshare.simulator.population import Service
+from careshare_sim import World
+from careshare_sim.population import Service
 
 
 def test_the_same_arguments_build_the_same_world(small_world, local_authorities):

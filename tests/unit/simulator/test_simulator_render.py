@@ -7,9 +7,9 @@ import pytest
 from sim_helpers import DIRECTORY_AS_OF, read_dicts, read_rows
 
 from careshare.feeds import CQC_LOCATION_ID_PATTERN, CT_TIMESTAMP_FORMAT, FEEDS, Feed, Kind
-from careshare.simulator import MessTag, World, render_feed
-from careshare.simulator.render import UTF8_BOM
-from careshare.simulator.timeline import UK
+from careshare_sim import MessTag, World, render_feed
+from careshare_sim.render import UTF8_BOM
+from careshare_sim.timeline import UK
 
 SAMPLE_DAYS = {
     Feed.CT_CARE_HOMES: [

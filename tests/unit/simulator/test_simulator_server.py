@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from careshare.simulator import Faults, Request, Response, ServerModes, SimulatorServer, World, publication_time
-from careshare.simulator.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
+from careshare_sim import Faults, Request, Response, ServerModes, SimulatorServer, World, publication_time
+from careshare_sim.routes import DIRECTORY_KEY_HEADER, EXPORT_KEY_HEADER
 
 API_KEY = "export-secret"
 DIRECTORY_KEY = "directory-secret"
@@ -167,7 +167,7 @@ def test_unknown_paths_are_404(server):
 def test_an_amended_location_changes_its_record_its_page_and_the_changes_window(local_authorities):
     from sim_helpers import DIRECTORY_AS_OF
 
-    from careshare.simulator import World
+    from careshare_sim import World
 
     world = World(9, 60, 40, local_authorities, DIRECTORY_AS_OF)
     location = world.population.location_id[5]

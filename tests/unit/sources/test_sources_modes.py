@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from tests.integration.ingestion_harness import MODES
 
-from careshare.simulator import FaultPlan, SimulatorServer, World
-from careshare.simulator.routes import EXPORT_KEY_HEADER
 from careshare.sources.cqc_directory import DirectoryClient
 from careshare.sources.delivery import FeedEndpoint, Known
 from careshare.sources.http import RetryPolicy
+from careshare_sim import FaultPlan, SimulatorServer, World
+from careshare_sim.routes import EXPORT_KEY_HEADER
 
 KEY, DIRECTORY_KEY = "feeds-secret", "directory-secret"
 DAY = date(2020, 12, 1)

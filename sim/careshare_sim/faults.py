@@ -3,7 +3,7 @@
 Each rule names a kind of fault and which requests it hits (a path pattern, or a feed and report
 date), optionally only the first `times` of them, a `share` of them, or those inside a window of
 the server's clock. A plan can be built in code, changed while the server runs, or loaded from
-JSON for `careshare simulator serve --faults FILE`:
+JSON for `careshare-sim serve --faults FILE`:
 
     {"rules": [{"kind": "rate_limited", "target": "directory", "share": 0.05, "retry_after": 2},
                {"kind": "not_published", "feed": "ct_care_homes", "report_date": "2020-12-01", "times": 3}]}
