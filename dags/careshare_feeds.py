@@ -28,9 +28,10 @@ server refuses for good (400, 405, 501), fail at once. A file
 that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed
 (a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
 the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
-report. Other feeds are not affected. `quality_gate` also builds the date's GX Data Docs and daily
-quality report under `CARESHARE_QUALITY_URI` on every run, and links the report from the task
-("Quality report" extra link).
+report. Other feeds are not affected. `quality_gate` links the date's daily quality report from the
+task ("Quality report" extra link). The report and GX Data Docs under `CARESHARE_QUALITY_URI` are
+built once per date by `careshare_publish` when it publishes the date; a gate that fails builds them
+itself first, so its link shows why at once (the publish run waits for every feed of the date).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -72,8 +73,9 @@ def feed_dag(feed: str):
             from airflow.sdk.exceptions import AirflowFailException
             from airflow.sdk.timezone import utcnow
 
-            from careshare.pipeline import WAITING, fetch_feed_day
+            from careshare.pipeline import fetch_feed_day
             from careshare.sources.http import SourcePermanent
+            from careshare.status import FetchStatus
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
@@ -85,27 +87,27 @@ def feed_dag(feed: str):
                 )
             except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
-            return PokeReturnValue(is_done=outcome.status != WAITING, xcom_value=outcome.__dict__)
+            return PokeReturnValue(is_done=outcome.status != FetchStatus.WAITING, xcom_value=outcome.__dict__)
 
         @task(outlets=[STAGED_FEED[feed]])
         def load(fetched: dict, **context) -> dict:
+            from careshare.asset_events import staged_extra
             from careshare.pipeline import settle_feed_day
             from careshare_airflow.runtime import platform, report_date
 
             day = report_date(context)
             result = settle_feed_day(platform(), feed, day, fetched["status"], fetched["message"])
-            context["outlet_events"][STAGED_FEED[feed]].extra = {
-                "report_date": day.isoformat(),
-                "status": result.status,
-            }
+            context["outlet_events"][STAGED_FEED[feed]].extra = staged_extra(day, result.status)
             return result.as_dict()
 
         @task(outlets=[CORRECTIONS[feed]])
         def recheck_corrections(**context) -> list[dict]:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from careshare.pipeline import CORRECTED, LATE, recheck_past_days
+            from careshare.asset_events import corrected_extra
+            from careshare.pipeline import recheck_past_days
             from careshare.sources.http import SourcePermanent
+            from careshare.status import FOUND_A_FILE
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
@@ -115,9 +117,9 @@ def feed_dag(feed: str):
             except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
             for check in checks:
-                if check.status in (CORRECTED, LATE):
+                if check.status in FOUND_A_FILE:
                     context["outlet_events"][CORRECTIONS[feed]].add(
-                        STAGED_FEED[feed], extra={"report_date": check.report_date, "status": "loaded"}
+                        STAGED_FEED[feed], extra=corrected_extra(check.report_date)
                     )
             return [check.__dict__ for check in checks]
 
@@ -125,17 +127,15 @@ def feed_dag(feed: str):
         def quality_gate(loaded: dict, rechecked: list[dict], **context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
-            from careshare.pipeline import held_back
-            from careshare.quality.publication import publish_quality
+            from careshare.pipeline import feed_quality_gate
             from careshare_airflow.quality import announce_report
             from careshare_airflow.runtime import platform, report_date
 
-            problems = held_back(loaded, rechecked)
-            publication = publish_quality(platform(), report_date(context), quarantine=False)
-            announce_report(context, publication.report_url)
-            if problems:
-                raise AirflowFailException(f"{'; '.join(problems)}. Quality report: {publication.report_url}")
-            return publication.as_dict()
+            gate = feed_quality_gate(platform(), report_date(context), loaded, rechecked)
+            announce_report(context, gate.report_url)
+            if gate.failure:
+                raise AirflowFailException(gate.failure)
+            return {"report_url": gate.report_url}
 
         quality_gate(load(fetch()), recheck_corrections())
 

@@ -25,8 +25,9 @@ time, default every 15 minutes). A run takes the dates of its triggering events 
 owed date: settled in a feed-day state no run was handed (Airflow folds Asset events that arrive
 while a run is active into one run and orphans the rest; the sweep is what catches their dates).
 A manual run's `note` is the reason its new releases state (see careshare.publish.revisions).
-A date whose feeds have not all settled (loaded, expected absence, or failed) is left for a
-later run.
+A date whose feeds have not all settled (loaded, expected absence, expired or failed; see
+careshare.readiness) is left for a later run. This path builds each published date's Data Docs and
+daily quality report (the feed DAGs' `quality_gate` links them, building them only when it fails).
 
 **Inputs.** Warehouse staging and the CQC directory (`careshare_reference`); the crosswalk of
 manual overrides (`include/careshare/data/crosswalk.csv`, or `CARESHARE_CROSSWALK_CSV`); connection `careshare_s3`.
@@ -96,19 +97,16 @@ any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | S
 def careshare_publish():
     @task
     def ready_dates(**context) -> list[str]:
-        from datetime import date
-
+        from careshare.asset_events import asked_dates, latest_event_per_date
         from careshare.pipeline import dates_to_publish
         from careshare_airflow.runtime import platform
 
-        events: dict[date, datetime] = {}
-        for asset_events in context["triggering_asset_events"].values():
-            for event in asset_events:
-                if "report_date" in event.extra:
-                    day = date.fromisoformat(event.extra["report_date"])
-                    events[day] = max(event.timestamp, events.get(day, event.timestamp))
-        manual = context["params"].get("report_date")
-        asked = {date.fromisoformat(manual)} if manual else set()
+        events = latest_event_per_date(
+            (event.extra, event.timestamp)
+            for asset_events in context["triggering_asset_events"].values()
+            for event in asset_events
+        )
+        asked = asked_dates(context["params"].get("report_date"))
         ready, waiting = dates_to_publish(platform(), asked, events)
         for note in waiting:
             log.info(note)
@@ -142,16 +140,15 @@ def careshare_publish():
     def publish(report_date: str, **context) -> dict:
         from datetime import date
 
+        from careshare.asset_events import published_extra
         from careshare.publish import publish_day
         from careshare.publish.revisions import note_for
         from careshare_airflow.runtime import platform
 
         day, params = date.fromisoformat(report_date), context["params"]
         result = publish_day(platform(), day, note=note_for(day, params.get("report_date"), params.get("note")))
-        context["outlet_events"][PUBLISHED].extra = {
-            "report_date": report_date,
-            "versions": {r.dataset: r.version for r in result.releases},
-        }
+        versions = {r.dataset: r.version for r in result.releases}
+        context["outlet_events"][PUBLISHED].extra = published_extra(report_date, versions)
         return result.as_dict()
 
     @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")

@@ -224,14 +224,15 @@ def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
 def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "") -> None:
     from careshare.ingest import load_feed_day
     from careshare.merge import merge_day
-    from careshare.pipeline import ARCHIVED, FeedEndpoint, fetch_feed_day
+    from careshare.pipeline import FeedEndpoint, fetch_feed_day
     from careshare.publish import publish_day
+    from careshare.status import FetchStatus
 
     endpoint = FeedEndpoint(env.simulator.base_url, "bench-feeds-key")
     archived = []
     with timer.stage(f"{prefix}fetch + archive (3 feeds)"):
         for feed in FEEDS:
-            if fetch_feed_day(platform, feed, day, endpoint=endpoint).status == ARCHIVED:
+            if fetch_feed_day(platform, feed, day, endpoint=endpoint).status == FetchStatus.ARCHIVED:
                 archived.append(feed)
     for feed in archived:
         with timer.stage(f"{prefix}load {feed}"):

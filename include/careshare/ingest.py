@@ -27,14 +27,11 @@ from careshare.quality.validate import ValidationReport
 from careshare.quality.warned import store_warned_rows
 from careshare.resources import Platform
 from careshare.sources.delivery import HTTP_ROUTE, Delivery
+from careshare.status import DeliveryStatus, FeedDayStatus
 from careshare.warehouse import clip
 
 log = logging.getLogger(__name__)
 
-ABSENT = "absent"  # the feed is not collected on the date
-LOADED = "loaded"
-FAILED = "failed"  # no usable file: rule and message say why
-EXPIRED = "expired"  # due, but no file came within the fetch's patience
 LOAD_ATTEMPTS = 5
 
 
@@ -65,7 +62,7 @@ class ArchivedDelivery:
 class FeedDayResult:
     feed: str
     report_date: date
-    status: str
+    status: FeedDayStatus
     sha256: str | None = None
     rows_delivered: int = 0
     rows_quarantined: int = 0
@@ -152,7 +149,7 @@ def _check_archived(platform: Platform, key: str, sha256: str) -> None:
 
 
 def record_settled_without_file(
-    platform: Platform, feed: str, report_date: date, status: str, reason: str, rule: str | None = None
+    platform: Platform, feed: str, report_date: date, status: FeedDayStatus, reason: str, rule: str | None = None
 ) -> FeedDayResult:
     """An expected absence, a file that never came (expired) or one that could not be taken
     (failed): the day holds no rows of the feed."""
@@ -166,7 +163,7 @@ def record_settled_without_file(
 
 
 def record_expected_absence(platform: Platform, feed: str, report_date: date, reason: str) -> FeedDayResult:
-    return record_settled_without_file(platform, feed, report_date, ABSENT, reason)
+    return record_settled_without_file(platform, feed, report_date, FeedDayStatus.ABSENT, reason)
 
 
 def load_feed_day(platform: Platform, feed: str, report_date: date) -> FeedDayResult:
@@ -242,7 +239,7 @@ def _stage(
     result = FeedDayResult(
         feed,
         report_date,
-        LOADED,
+        FeedDayStatus.LOADED,
         sha256,
         rows_delivered=parsed.rows_delivered,
         rows_quarantined=len(held),
@@ -256,7 +253,9 @@ def _stage(
         platform.warehouse.insert_frame(connection, "stg_submission", staged)
         platform.warehouse.insert_frame(connection, "quarantine_row", quarantine)
         store_warned_rows(platform.warehouse, connection, _delivery(feed, report_date, sha256), report, held)
-        _mark_delivery(platform, connection, feed, report_date, sha256, LOADED, parsed.rows_delivered, None)
+        _mark_delivery(
+            platform, connection, feed, report_date, sha256, DeliveryStatus.LOADED, parsed.rows_delivered, None
+        )
         platform.warehouse.execute(connection, "registry/supersede_older", _delivery(feed, report_date, sha256))
         _record_feed_day(platform, connection, result, rule=None)
     timings["stage"] = _lap(started) - sum(timings.values())
@@ -376,12 +375,16 @@ def _fail(
     warehouse = platform.warehouse
     with warehouse.transaction() as connection:
         warehouse.lock(connection, "stage", feed, report_date)
-        _mark_delivery(platform, connection, feed, report_date, sha256, "rejected", rows_delivered, message)
+        _mark_delivery(
+            platform, connection, feed, report_date, sha256, DeliveryStatus.REJECTED, rows_delivered, message
+        )
         kept = warehouse.query_frame("registry/loaded_delivery", _day(feed, report_date), connection)
         kept_sha = None if kept.empty or kept.at[0, "sha256"] == sha256 else str(kept.at[0, "sha256"])
         newer = kept_sha is None and not _is_newest(platform, connection, feed, report_date, sha256)
         if kept_sha is None and not newer:
-            result = FeedDayResult(feed, report_date, FAILED, sha256, rows_delivered or 0, message=message)
+            result = FeedDayResult(
+                feed, report_date, FeedDayStatus.FAILED, sha256, rows_delivered or 0, message=message
+            )
             warehouse.execute(connection, "staging/delete_feed_day", _day(feed, report_date))
             warehouse.execute(connection, "staging/delete_ingest_quarantine", _day(feed, report_date))
             if quarantine is not None:

@@ -10,12 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from careshare.config import RecheckPolicy
-from careshare.feeds import FEEDS, feed_spec
+from careshare.feeds import feed_spec
 from careshare.ingest import (
-    ABSENT,
-    EXPIRED,
-    FAILED,
-    LOADED,
     FeedDayFailed,
     FeedDayResult,
     archive_delivery,
@@ -23,31 +19,25 @@ from careshare.ingest import (
     record_expected_absence,
     record_settled_without_file,
 )
+from careshare.quality.links import report_url
+from careshare.readiness import SETTLED, ready_dates
 from careshare.resources import Platform
 from careshare.sources.delivery import Delivery, FeedEndpoint, Known, read_landing
 from careshare.sources.http import FileTooLarge, SourceAuthError, SourcePermanent, SourceUnavailable
+from careshare.status import HELD_BACK, NEEDS_ATTENTION, CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import ObjectStore
 from careshare.warehouse import clip
 
 log = logging.getLogger(__name__)
 
-ARCHIVED = "archived"
-WAITING = "waiting"
-SETTLED = {LOADED, ABSENT, FAILED, EXPIRED}
 FETCH_PATIENCE = timedelta(hours=18)
-UNCHANGED = "unchanged"
-CORRECTED = "corrected"
-LATE = "late"
-REJECTED = "rejected"
-UNAVAILABLE = "unavailable"
-NEEDS_ATTENTION = {REJECTED, UNAVAILABLE}
 
 
 @dataclass(frozen=True)
 class FetchOutcome:
     feed: str
     report_date: str
-    status: str  # archived, absent (expected), waiting (due, not published yet), expired or failed
+    status: FetchStatus
     sha256: str | None = None
     message: str | None = None
 
@@ -83,27 +73,31 @@ def fetch_feed_day(
     try:
         delivery = _take_delivery(feed, report_date, endpoint, landing)
     except FileTooLarge as refused:
-        record_settled_without_file(platform, feed, report_date, FAILED, str(refused), rule="file.too_large")
-        return FetchOutcome(feed, day, FAILED, message=str(refused))
+        record_settled_without_file(
+            platform, feed, report_date, FeedDayStatus.FAILED, str(refused), rule="file.too_large"
+        )
+        return FetchOutcome(feed, day, FetchStatus.FAILED, message=str(refused))
     if delivery is not None:
         archived = archive_delivery(platform, delivery)
-        return FetchOutcome(feed, day, ARCHIVED, archived.sha256)
+        return FetchOutcome(feed, day, FetchStatus.ARCHIVED, archived.sha256)
     current = platform.warehouse.query_frame("registry/current_delivery", {"feed": feed, "report_date": report_date})
     if not current.empty:
         sha256 = str(current.at[0, "sha256"])
-        return FetchOutcome(feed, day, ARCHIVED, sha256, f"no file served now; rebuilt from archived delivery {sha256}")
+        return FetchOutcome(
+            feed, day, FetchStatus.ARCHIVED, sha256, f"no file served now; rebuilt from archived delivery {sha256}"
+        )
     if not feed_spec(feed).expected_on(report_date):
         reason = absence_reason(feed, report_date)
         record_expected_absence(platform, feed, report_date, reason)
-        return FetchOutcome(feed, day, ABSENT, message=reason)
+        return FetchOutcome(feed, day, FetchStatus.ABSENT, message=reason)
     if waiting_since is not None and datetime.now(UTC) - waiting_since >= patience:
         reason = (
             f"no {feed} file for {day} after waiting {patience} (since {waiting_since:%Y-%m-%d %H:%M} UTC): "
             "the date is published without it; a file that comes later is loaded then"
         )
-        record_settled_without_file(platform, feed, report_date, EXPIRED, reason, rule="delivery.expired")
-        return FetchOutcome(feed, day, EXPIRED, message=reason)
-    return FetchOutcome(feed, day, WAITING, message="file not published yet")
+        record_settled_without_file(platform, feed, report_date, FeedDayStatus.EXPIRED, reason, rule="delivery.expired")
+        return FetchOutcome(feed, day, FetchStatus.EXPIRED, message=reason)
+    return FetchOutcome(feed, day, FetchStatus.WAITING, message="file not published yet")
 
 
 def _take_delivery(
@@ -119,7 +113,7 @@ def _take_delivery(
 class CorrectionCheck:
     feed: str
     report_date: str
-    status: str  # unchanged, corrected or late (loaded), rejected, or unavailable
+    status: CheckOutcome
     sha256: str | None = None
     replaced: str | None = None
     message: str | None = None
@@ -167,7 +161,9 @@ def recheck_past_days(
         except SourceAuthError:
             raise
         except (SourceUnavailable, SourcePermanent) as problem:
-            checks.append(CorrectionCheck(feed, day.isoformat(), UNAVAILABLE, message=clip(str(problem), 1000)))
+            checks.append(
+                CorrectionCheck(feed, day.isoformat(), CheckOutcome.UNAVAILABLE, message=clip(str(problem), 1000))
+            )
             continue
         checks.append(_load_changed(platform, feed, day, delivery) if delivery else _unchanged(feed, day))
     _record_checks(platform, feed, run_date, checks)
@@ -212,7 +208,7 @@ def _last_receipt_from(platform: Platform, feed: str, day: date, source: str) ->
 
 
 def _unchanged(feed: str, day: date) -> CorrectionCheck:
-    return CorrectionCheck(feed, day.isoformat(), UNCHANGED)
+    return CorrectionCheck(feed, day.isoformat(), CheckOutcome.UNCHANGED)
 
 
 def _load_changed(platform: Platform, feed: str, day: date, delivery: Delivery) -> CorrectionCheck:
@@ -222,13 +218,13 @@ def _load_changed(platform: Platform, feed: str, day: date, delivery: Delivery) 
     received_before = not platform.warehouse.query_frame("registry/current_delivery", day_key).empty
     before = platform.warehouse.query_frame("registry/loaded_delivery", day_key)
     replaced = None if before.empty else str(before.at[0, "sha256"])
-    status = CORRECTED if received_before else LATE
+    status = CheckOutcome.CORRECTED if received_before else CheckOutcome.LATE
     archived = archive_delivery(platform, delivery)
     log.warning("%s %s: %s file %s found; loading it in place of %s", feed, day, status, archived.sha256, replaced)
     try:
         load_feed_day(platform, feed, day)
     except FeedDayFailed as failure:
-        return CorrectionCheck(feed, day.isoformat(), REJECTED, archived.sha256, replaced, str(failure))
+        return CorrectionCheck(feed, day.isoformat(), CheckOutcome.REJECTED, archived.sha256, replaced, str(failure))
     return CorrectionCheck(feed, day.isoformat(), status, archived.sha256, replaced)
 
 
@@ -256,48 +252,18 @@ def _text(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-@dataclass(frozen=True)
-class Readiness:
-    report_date: date
-    feed_status: dict[str, str]
-    directory_loaded: bool
-
-    @property
-    def ready(self) -> bool:
-        return self.directory_loaded and all(self._settled(feed) for feed in FEEDS)
-
-    def _settled(self, feed: str) -> bool:
-        """Loaded, absent or failed; a feed not collected on the date need not report its absence."""
-        status = self.feed_status.get(feed)
-        return status in SETTLED or (status is None and not feed_spec(feed).expected_on(self.report_date))
-
-    @property
-    def blocked_feeds(self) -> list[str]:
-        return sorted(f for f, status in self.feed_status.items() if status == FAILED)
-
-
-def readiness(platform: Platform, report_date: date) -> Readiness:
-    days = platform.warehouse.query_frame("registry/feed_days", {"report_date": report_date})
-    last_load = platform.warehouse.query_frame("reference/last_directory_load").at[0, "as_of"]
-    return Readiness(
-        report_date,
-        dict(zip(days["feed"], days["status"], strict=True)),
-        directory_loaded=last_load is not None and str(last_load) != "NaT",
-    )
-
-
 def settle_feed_day(
-    platform: Platform, feed: str, report_date: date, fetched: str = ARCHIVED, reason: str | None = None
+    platform: Platform, feed: str, report_date: date, fetched: str = FetchStatus.ARCHIVED, reason: str | None = None
 ) -> FeedDayResult:
     """After the fetch: a day it settled without a file (`fetched` absent, expired or failed, for
     `reason`) keeps that result; otherwise the day is loaded, and a day that cannot be staged is a
     failed result, not an error (the feed's quality gate reports it; the other feeds go on)."""
     if fetched in SETTLED:
-        return FeedDayResult(feed, report_date, fetched, message=reason)
+        return FeedDayResult(feed, report_date, FeedDayStatus(fetched), message=reason)
     try:
         return load_feed_day(platform, feed, report_date)
     except FeedDayFailed as failure:
-        return FeedDayResult(feed, report_date, FAILED, message=str(failure))
+        return FeedDayResult(feed, report_date, FeedDayStatus.FAILED, message=str(failure))
 
 
 def held_back(loaded: dict, rechecked: list[dict]) -> list[str]:
@@ -307,24 +273,12 @@ def held_back(loaded: dict, rechecked: list[dict]) -> list[str]:
     Takes the results as dicts (`FeedDayResult.as_dict()`, `CorrectionCheck.__dict__`), the shape
     they travel in between DAG tasks.
     """
-    problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] in (FAILED, EXPIRED) else []
+    problems = [f"{loaded['message']}: the day is held back"] if loaded["status"] in HELD_BACK else []
     return problems + [
         f"recheck of {check['report_date']}: {check['message']}"
         for check in rechecked
         if check["status"] in NEEDS_ATTENTION
     ]
-
-
-def ready_dates(platform: Platform, asked: set[date]) -> tuple[list[date], list[str]]:
-    """The asked report dates whose feeds have all settled, and a note for each one left waiting."""
-    ready, waiting = [], []
-    for day in sorted(asked):
-        status = readiness(platform, day)
-        if status.ready:
-            ready.append(day)
-        else:
-            waiting.append(f"{day} not ready yet: feeds {status.feed_status}, directory {status.directory_loaded}")
-    return ready, waiting
 
 
 def dates_to_publish(
@@ -363,20 +317,34 @@ def hand_over(platform: Platform, days: list[date]) -> None:
 
 
 @dataclass(frozen=True)
-class PublishCheck:
+class QualityGate:
     report_url: str
-    failure: str | None  # why the date must not be published, with the report link; None = go
+    failure: str | None  # what is held back or must not be published, with the report link; None = go
 
 
-def check_publication(platform: Platform, report_date: date) -> PublishCheck:
+def feed_quality_gate(platform: Platform, report_date: date, loaded: dict, rechecked: list[dict]) -> QualityGate:
+    """A feed run's gate (`held_back`). What holds it back is shown at once: the date's Data Docs and
+    report are built now, for the failure to link, since the publish path may not reach the date soon
+    (it waits for every feed; a rejected correction or an unreachable source owes it nothing). Otherwise
+    the gate links the report the publish path builds once the date is ready."""
+    problems = held_back(loaded, rechecked)
+    if not problems:
+        return QualityGate(report_url(platform, report_date), None)
+    from careshare.quality.publication import publish_quality
+
+    publication = publish_quality(platform, report_date, quarantine=False)
+    return QualityGate(publication.report_url, f"{'; '.join(problems)}. Quality report: {publication.report_url}")
+
+
+def check_publication(platform: Platform, report_date: date) -> QualityGate:
     """Run the published datasets' suites on the rows about to be published. On a failure the
     quality outputs are built at once, so the message can link the report that shows it."""
-    from careshare.quality.publication import publish_quality, report_url
+    from careshare.quality.publication import publish_quality
     from careshare.quality.runs import check_published_day
 
     failed = [check for check in check_published_day(platform, report_date) if not check.passed]
     if not failed:
-        return PublishCheck(report_url(platform, report_date), None)
+        return QualityGate(report_url(platform, report_date), None)
     publication = publish_quality(platform, report_date, quarantine=True)
     message = f"{failed[0].failure_message()}; {report_date.isoformat()} is not published."
-    return PublishCheck(publication.report_url, f"{message} Quality report: {publication.report_url}")
+    return QualityGate(publication.report_url, f"{message} Quality report: {publication.report_url}")

@@ -23,8 +23,9 @@ from datetime import date, timedelta
 from typing import Any, TextIO
 
 from careshare.feeds import FEEDS
+from careshare.status import StageStatus
 
-MARKS = {"ok": "ok  ", "warn": "WARN", "failed": "FAIL"}
+MARKS = {StageStatus.OK: "ok  ", StageStatus.WARN: "WARN", StageStatus.FAILED: "FAIL"}
 
 
 def register_run(groups: Any) -> None:
@@ -106,7 +107,7 @@ def _run_stage(args: argparse.Namespace) -> int:
     for number, day in enumerate(days, start=1):
         report = run.stage(args.stage, day)
         print_report(report, _counter(number, len(days)))
-        worst = max(worst, 0 if report.status == "ok" else 1)
+        worst = max(worst, 0 if report.status == StageStatus.OK else 1)
     return worst
 
 
@@ -130,10 +131,10 @@ def _run_days(args: argparse.Namespace) -> int:
             print_report(report, counter)
             reports.append(report)
         last = reports[-1]
-        done = last.stage == "quality" and last.status == "ok"
+        done = last.stage == "quality" and last.status == StageStatus.OK
         if not done:
             stopped.append(day)
-        elif any(r.status == "warn" for r in reports):
+        elif any(r.status == StageStatus.WARN for r in reports):
             warned.append(day)
         outcome = "published" if done else f"stopped at {last.stage}"
         print(f"{counter}{day} {outcome} in {time.perf_counter() - day_started:.1f}s", flush=True)

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from careshare.feeds import FEEDS, feed_spec
+from careshare.feeds import FEEDS
 from careshare.local import LocalEnvironment, NotConfigured
+from careshare.status import StageStatus
 
 if TYPE_CHECKING:
     from careshare.resources import Platform
 
-OK, WARN, FAILED = "ok", "warn", "failed"
+OK, WARN, FAILED = StageStatus.OK, StageStatus.WARN, StageStatus.FAILED
 DAY_STAGES = ("fetch", "load", "merge", "publish", "quality")
 FIRST_DAY_STAGES = ("reference", *DAY_STAGES)
 STAGES = (*FIRST_DAY_STAGES, "recheck")
@@ -30,7 +31,7 @@ STAGES = (*FIRST_DAY_STAGES, "recheck")
 class StageReport:
     stage: str
     report_date: date
-    status: str
+    status: StageStatus
     summary: str
     seconds: float = 0.0
 
@@ -61,7 +62,7 @@ class LocalRun:
     def day(self, day: date) -> Iterator[StageReport]:
         """Every stage of the date in order, stopping at the first that fails. The CQC directory is
         loaded first only if it never has been (the merge needs it); reload it with the reference stage."""
-        from careshare.pipeline import readiness
+        from careshare.readiness import readiness
 
         stages = DAY_STAGES if readiness(self.platform, day).directory_loaded else FIRST_DAY_STAGES
         for stage in stages:
@@ -71,7 +72,7 @@ class LocalRun:
                 return
 
 
-def _reference(run: LocalRun, day: date) -> tuple[str, str]:
+def _reference(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.reference_load import load_directory, load_local_authority_reference
 
     councils = load_local_authority_reference(run.platform)
@@ -82,39 +83,44 @@ def _reference(run: LocalRun, day: date) -> tuple[str, str]:
     )
 
 
-def _fetch(run: LocalRun, day: date) -> tuple[str, str]:
-    from careshare.pipeline import ARCHIVED, WAITING, fetch_feed_day
+def _fetch(run: LocalRun, day: date) -> tuple[StageStatus, str]:
+    from careshare.pipeline import fetch_feed_day
+    from careshare.status import FetchStatus
 
     endpoint, landing = run.environment.feed_sources()
     outcomes = [fetch_feed_day(run.platform, feed, day, endpoint=endpoint, landing=landing) for feed in FEEDS]
     parts = [
-        f"{o.feed} {o.status} {(o.sha256 or '')[:12]}" if o.status == ARCHIVED else f"{o.feed} {o.status} ({o.message})"
+        f"{o.feed} {o.status} {(o.sha256 or '')[:12]}"
+        if o.status == FetchStatus.ARCHIVED
+        else f"{o.feed} {o.status} ({o.message})"
         for o in outcomes
     ]
-    return (FAILED if any(o.status == WAITING for o in outcomes) else OK), "; ".join(parts)
+    return (FAILED if any(o.status == FetchStatus.WAITING for o in outcomes) else OK), "; ".join(parts)
 
 
-def _load(run: LocalRun, day: date) -> tuple[str, str]:
-    from careshare.ingest import ABSENT
-    from careshare.ingest import FAILED as FEED_FAILED
-    from careshare.pipeline import ARCHIVED, SETTLED, absence_reason, settle_feed_day
+def _load(run: LocalRun, day: date) -> tuple[StageStatus, str]:
+    from careshare.pipeline import absence_reason, settle_feed_day
+    from careshare.readiness import feed_settled
+    from careshare.status import FeedDayStatus, FetchStatus
 
     warehouse = run.platform.warehouse
     settled = warehouse.query_frame("registry/feed_days", {"report_date": day}).set_index("feed")
     status, parts = OK, []
     for feed in FEEDS:
         received = not warehouse.query_frame("registry/current_delivery", {"feed": feed, "report_date": day}).empty
-        fetched, reason = ARCHIVED, None
-        if not received and feed in settled.index and settled.at[feed, "status"] in SETTLED:
-            fetched, reason = str(settled.at[feed, "status"]), str(settled.at[feed, "message"])
-        elif not received and not feed_spec(feed).expected_on(day):
-            fetched, reason = ABSENT, absence_reason(feed, day)
-        elif not received:
+        recorded = str(settled.at[feed, "status"]) if feed in settled.index else None
+        fetched: str = FetchStatus.ARCHIVED
+        reason = None
+        if not received and not feed_settled(feed, day, recorded):
             status = FAILED
             parts.append(f"{feed}: no file received (fetch it first)")
             continue
+        if not received and recorded:
+            fetched, reason = recorded, str(settled.at[feed, "message"])
+        elif not received:
+            fetched, reason = FetchStatus.ABSENT, absence_reason(feed, day)
         result = settle_feed_day(run.platform, feed, day, fetched, reason)
-        if result.status == FEED_FAILED:
+        if result.status == FeedDayStatus.FAILED:
             status = WARN if status == OK else status
             parts.append(f"{feed} failed: {result.message}")
         elif received:
@@ -124,25 +130,27 @@ def _load(run: LocalRun, day: date) -> tuple[str, str]:
     return status, "; ".join(parts)
 
 
-def _recheck(run: LocalRun, day: date) -> tuple[str, str]:
+def _recheck(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     """The feed runs' look at past dates (corrections, late files), as of report date `day`."""
-    from careshare.pipeline import NEEDS_ATTENTION, UNCHANGED, recheck_past_days
+    from careshare.pipeline import recheck_past_days
+    from careshare.status import NEEDS_ATTENTION, CheckOutcome
 
     endpoint, landing = run.environment.feed_sources()
     checks = [c for f in FEEDS for c in recheck_past_days(run.platform, f, day, endpoint=endpoint, landing=landing)]
     news = [
         f"{c.feed} {c.report_date} {c.status}" + (f" ({c.message})" if c.message else "")
         for c in checks
-        if c.status != UNCHANGED
+        if c.status != CheckOutcome.UNCHANGED
     ]
     status = WARN if any(c.status in NEEDS_ATTENTION for c in checks) else OK
     return status, f"{len(checks)} past dates checked" + (f": {'; '.join(news)}" if news else ", nothing new")
 
 
-def _merge(run: LocalRun, day: date) -> tuple[str, str]:
+def _merge(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.matching import CrosswalkError
     from careshare.merge import MergeCheckFailed, merge_day, validate_day
-    from careshare.pipeline import hand_over, ready_dates
+    from careshare.pipeline import hand_over
+    from careshare.readiness import ready_dates
 
     ready, waiting = ready_dates(run.platform, {day})
     if not ready:
@@ -160,7 +168,7 @@ def _merge(run: LocalRun, day: date) -> tuple[str, str]:
     return OK, f"{merged.locations} locations; {kept}"
 
 
-def _publish(run: LocalRun, day: date) -> tuple[str, str]:
+def _publish(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.pipeline import check_publication
     from careshare.publish import publish_day
 
@@ -178,13 +186,13 @@ def _publish(run: LocalRun, day: date) -> tuple[str, str]:
     return OK, "; ".join([releases, *said])
 
 
-def _quality(run: LocalRun, day: date) -> tuple[str, str]:
+def _quality(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.quality.publication import publish_quality
 
     return OK, f"report {publish_quality(run.platform, day, quarantine=True).report_url}"
 
 
-STAGE_RUNNERS: dict[str, Callable[[LocalRun, date], tuple[str, str]]] = {
+STAGE_RUNNERS: dict[str, Callable[[LocalRun, date], tuple[StageStatus, str]]] = {
     "reference": _reference,
     "fetch": _fetch,
     "load": _load,

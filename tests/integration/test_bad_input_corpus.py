@@ -24,8 +24,9 @@ import pytest
 
 from careshare.conform.parse import MAX_FILE_BYTES
 from careshare.feeds import BLUE_PPE_FROM, CQC_FORM_LAST_DAY, Feed
-from careshare.ingest import FAILED, LOADED, FeedDayFailed, archive_delivery, archive_key, load_feed_day
+from careshare.ingest import FeedDayFailed, archive_delivery, archive_key, load_feed_day
 from careshare.sources.delivery import Delivery
+from careshare.status import FeedDayStatus
 from careshare_sim import MessRates, World
 from tests.integration.merge_support import load_reference, local_platform, query
 
@@ -563,14 +564,14 @@ def test_each_bad_file_gives_its_documented_outcome(corpus, case):
         status = query(platform, "SELECT status FROM raw_delivery WHERE sha256 = :s", s=final.sha256)
         assert status == [("rejected",)]
         ((day_status, day_rule, day_message),) = feed_day(platform, case.feed, day)
-        assert (day_status, day_rule) == (FAILED, case.rejected)
+        assert (day_status, day_rule) == (FeedDayStatus.FAILED, case.rejected)
         assert len(day_message) <= FEED_DAY_MESSAGE_LIMIT and day_message in message
         return
 
     result = load_feed_day(platform, case.feed, day)
-    assert result.status == LOADED
+    assert result.status == FeedDayStatus.LOADED
     assert case.message in (result.message or "")
-    assert feed_day(platform, case.feed, day)[0][0] == LOADED
+    assert feed_day(platform, case.feed, day)[0][0] == FeedDayStatus.LOADED
     quarantine = pd.DataFrame(
         query(
             platform,
@@ -594,7 +595,7 @@ def test_each_bad_file_gives_its_documented_outcome(corpus, case):
         assert case.staged(staged, base), "staged rows are not as documented"
     if len(archived) > 1 and archived[0].sha256 != final.sha256:
         statuses = dict(registry_rows(platform, case.feed, day))
-        assert statuses[archived[0].sha256] == "superseded" and statuses[final.sha256] == LOADED
+        assert statuses[archived[0].sha256] == "superseded" and statuses[final.sha256] == FeedDayStatus.LOADED
 
 
 def decoded(data: bytes) -> str:

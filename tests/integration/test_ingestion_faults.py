@@ -10,11 +10,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from careshare.ingest import ABSENT, LOADED, FeedDayFailed
-from careshare.pipeline import ARCHIVED, CORRECTED, REJECTED, UNCHANGED, WAITING
+from careshare.ingest import FeedDayFailed
 from careshare.reference_load import load_directory
 from careshare.sources import delivery
 from careshare.sources.http import RetryPolicy, SourceAuthError, SourceUnavailable
+from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
 from careshare_sim import FaultKind, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, MODES, module_harness, new_platform
@@ -87,10 +87,10 @@ def test_rate_limit_is_waited_out_as_retry_after_says(harness, fresh_plan):
     day = date(2020, 11, 2)
     fresh_plan.add(kind="rate_limited", feed=CT, report_date=day, times=2, retry_after=7)
     outcome = harness.fetch(CT, day)
-    assert (outcome.status, outcome.sha256) == (ARCHIVED, served_sha(harness, CT, day))
+    assert (outcome.status, outcome.sha256) == (FetchStatus.ARCHIVED, served_sha(harness, CT, day))
     assert harness.waits == [7.0, 7.0]
     assert fresh_plan.count(FaultKind.RATE_LIMITED) == 2
-    assert harness.load(CT, day).status == LOADED
+    assert harness.load(CT, day).status == FeedDayStatus.LOADED
     harness.merge(day)
     harness.assert_every_row_kept(day, expected_feeds={CT})
 
@@ -98,7 +98,7 @@ def test_rate_limit_is_waited_out_as_retry_after_says(harness, fresh_plan):
 def test_server_errors_back_off_exponentially_then_succeed(harness, fresh_plan):
     day = date(2020, 11, 3)
     fresh_plan.add(kind="server_error", feed=CT, report_date=day, times=3, status=502)
-    assert harness.fetch(CT, day).status == ARCHIVED
+    assert harness.fetch(CT, day).status == FetchStatus.ARCHIVED
     assert harness.waits == [0.01, 0.02, 0.04]
     assert len(harness.registry(CT, day)) == 1
 
@@ -128,12 +128,12 @@ def test_a_body_cut_short_is_retried_and_never_archived(harness, fresh_plan, kin
     day = date(2020, 11, 9) if kind is FaultKind.CUT_SHORT else date(2020, 11, 10)
     fresh_plan.add(kind=kind, feed=CT, report_date=day, times=2, keep_fraction=0.6)
     outcome = harness.fetch(CT, day)
-    assert outcome.status == ARCHIVED and fresh_plan.count(kind) == 2
+    assert outcome.status == FetchStatus.ARCHIVED and fresh_plan.count(kind) == 2
     archived = harness.archived(CT, day)
     assert list(archived.values()) == [harness.world.rendered(CT, day).content]
     registry = harness.registry(CT, day)
     assert registry["sha256"].tolist() == [served_sha(harness, CT, day)]
-    assert harness.load(CT, day).status == LOADED
+    assert harness.load(CT, day).status == FeedDayStatus.LOADED
     harness.merge(day)
     harness.assert_every_row_kept(day, expected_feeds={CT})
 
@@ -147,7 +147,11 @@ def test_a_refused_key_stops_at_once(harness, fresh_plan):
 def test_a_file_published_late_is_waited_for_then_taken(harness, fresh_plan):
     day = date(2020, 11, 12)
     fresh_plan.add(kind="not_published", feed=CT, report_date=day, times=2)
-    assert [harness.fetch(CT, day).status for _ in range(3)] == [WAITING, WAITING, ARCHIVED]
+    assert [harness.fetch(CT, day).status for _ in range(3)] == [
+        FetchStatus.WAITING,
+        FetchStatus.WAITING,
+        FetchStatus.ARCHIVED,
+    ]
     assert harness.waits == []  # a 404 is an answer, not a failure: the sensor waits, not the client
     assert len(harness.registry(CT, day)) == 1
 
@@ -155,8 +159,8 @@ def test_a_file_published_late_is_waited_for_then_taken(harness, fresh_plan):
 def test_a_day_the_feed_is_not_collected_is_an_expected_absence(harness):
     saturday = date(2020, 11, 14)
     outcome = harness.fetch("cqc_update", saturday)
-    assert (outcome.status, outcome.message) == (ABSENT, "cqc_update is collected Monday to Friday only")
-    assert harness.feed_day("cqc_update", saturday)["status"] == ABSENT
+    assert (outcome.status, outcome.message) == (FeedDayStatus.ABSENT, "cqc_update is collected Monday to Friday only")
+    assert harness.feed_day("cqc_update", saturday)["status"] == FeedDayStatus.ABSENT
 
 
 def test_the_same_file_twice_is_a_no_op(harness, mode, tmp_path):
@@ -172,7 +176,7 @@ def test_the_same_file_twice_is_a_no_op(harness, mode, tmp_path):
     assert len(harness.archived(CT, day)) == 1
     harness.server.forget_exchanges()
     assert [c.status for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()] == [
-        UNCHANGED
+        CheckOutcome.UNCHANGED
     ]
     assert export_requests(harness, f"/exports/{CT}/{day.isoformat()}") == UNCHANGED_ASKED[mode]
     assert refused_heads(harness) <= 1  # a server that refused HEAD is not asked with it again
@@ -188,11 +192,11 @@ def test_a_corrected_file_supersedes_the_old_delivery_and_the_day_is_rebuilt(har
     fresh_plan.add(kind="corrected", feed=CT, report_date=day)
     checks = harness.recheck(CT, day + timedelta(days=2))
     corrected = [c for c in checks if c.report_date == day.isoformat()]
-    assert [(c.status, c.replaced) for c in corrected] == [(CORRECTED, old)]
+    assert [(c.status, c.replaced) for c in corrected] == [(CheckOutcome.CORRECTED, old)]
     new = corrected[0].sha256
     registry = harness.registry(CT, day).set_index("sha256")
     assert registry.loc[old, ["status", "superseded_by"]].tolist() == ["superseded", new]
-    assert registry.loc[new, "status"] == LOADED and harness.feed_day(CT, day)["sha256"] == new
+    assert registry.loc[new, "status"] == FeedDayStatus.LOADED and harness.feed_day(CT, day)["sha256"] == new
     harness.merge(day)
     after = harness.published(day).set_index("location_id")
     assert set(after["source_sha256"]) == {new}
@@ -202,7 +206,7 @@ def test_a_corrected_file_supersedes_the_old_delivery_and_the_day_is_rebuilt(har
     assert any(before.loc[loc, "staff_employed"] != after.loc[loc, "staff_employed"] for loc in moved)
     harness.assert_every_row_kept(day, expected_feeds={CT})
     assert [c.status for c in harness.recheck(CT, day + timedelta(days=3)) if c.report_date == day.isoformat()] == [
-        UNCHANGED
+        CheckOutcome.UNCHANGED
     ]
     assert keys_sent_to_the_file_host(harness) == []
 
@@ -214,7 +218,9 @@ def test_a_correction_is_found_in_every_mode_by_the_request_the_server_allows(ha
     harness.plan.add(kind="corrected", feed=CT, report_date=day)
     harness.server.forget_exchanges()
     [check] = [c for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()]
-    assert (check.status, check.replaced) == (CORRECTED, old) and harness.feed_day(CT, day)["sha256"] == check.sha256
+    assert (check.status, check.replaced) == (CheckOutcome.CORRECTED, old) and harness.feed_day(CT, day)[
+        "sha256"
+    ] == check.sha256
     assert export_requests(harness, f"/exports/{CT}/{day.isoformat()}") == CORRECTION_ASKED[mode]
     assert keys_sent_to_the_file_host(harness) == []
 
@@ -226,11 +232,11 @@ def test_a_correction_that_cannot_be_used_is_rejected_and_the_day_keeps_its_data
     harness.merge(day)
     fresh_plan.add(kind="file_mess", feed=CT, report_date=day, file_mess="header_only")
     [check] = [c for c in harness.recheck(CT, day + timedelta(days=1)) if c.report_date == day.isoformat()]
-    assert check.status == REJECTED
+    assert check.status == CheckOutcome.REJECTED
     assert "header only: no data rows" in check.message and check.message.endswith("[rule file.no_rows]")
     assert f"the day stays built from delivery {kept}" in check.message
     registry = harness.registry(CT, day).set_index("sha256")
-    assert registry.loc[kept, "status"] == LOADED and registry.loc[check.sha256, "status"] == "rejected"
+    assert registry.loc[kept, "status"] == FeedDayStatus.LOADED and registry.loc[check.sha256, "status"] == "rejected"
     assert harness.feed_day(CT, day)["sha256"] == kept
     harness.merge(day)
     assert set(harness.published(day)["source_sha256"]) == {kept}
@@ -272,8 +278,8 @@ def test_unusable_first_delivery_fails_only_its_feed(harness, fresh_plan):
     results = harness.ingest(day)
     assert isinstance(results[CT], FeedDayFailed) and results[CT].rule == "file.truncated"
     assert {f: harness.feed_day(f, day)["status"] for f in ("ct_home_care", "cqc_update")} == {
-        "ct_home_care": LOADED,
-        "cqc_update": LOADED,
+        "ct_home_care": FeedDayStatus.LOADED,
+        "cqc_update": FeedDayStatus.LOADED,
     }
     harness.merge(day)
     harness.assert_every_row_kept(day, expected_feeds={"ct_home_care", "cqc_update"})

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from careshare.ingest import LOADED, FeedDayFailed
-from careshare.pipeline import ARCHIVED, CORRECTED, UNCHANGED
+from careshare.ingest import FeedDayFailed
+from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
 from careshare_sim import FileMess, MessRates, Version, World
 from tests.conftest import create_buckets
@@ -78,7 +78,7 @@ def content(world: World, day: date, version: Version) -> bytes:
 def test_an_unusable_file_is_kept_and_fails_its_day_until_it_is_reissued(harness, kind):
     day, versions = find_day(harness.world, kind, lambda v: kind in v[0].variant.file_mess)
     harness.clock.now = versions[0].published_at + MINUTE
-    assert harness.fetch(CT, day).status == ARCHIVED
+    assert harness.fetch(CT, day).status == FetchStatus.ARCHIVED
     failure = harness.load(CT, day)
     rule, words = REJECTED_AS[kind]
     assert isinstance(failure, FeedDayFailed) and failure.rule == rule
@@ -90,10 +90,10 @@ def test_an_unusable_file_is_kept_and_fails_its_day_until_it_is_reissued(harness
 
     harness.clock.now = versions[1].published_at + MINUTE
     [check] = harness.recheck(CT, day + timedelta(days=1))
-    assert (check.status, check.replaced) == (CORRECTED, None)
+    assert (check.status, check.replaced) == (CheckOutcome.CORRECTED, None)
     registry = harness.registry(CT, day).set_index("sha256")
     assert registry.loc[rejected.sha256, ["status", "superseded_by"]].tolist() == ["rejected", check.sha256]
-    assert harness.feed_day(CT, day)["status"] == LOADED
+    assert harness.feed_day(CT, day)["status"] == FeedDayStatus.LOADED
     harness.merge(day)
     harness.assert_every_row_kept(day, expected_feeds={CT})
 
@@ -108,7 +108,9 @@ def test_an_unexpected_column_is_kept_and_reported(harness):
     [result] = harness.ingest(day, (CT,)).values()
     header = content(harness.world, day, versions[0]).decode("utf-8-sig").splitlines()[0].split(",")
     [extra] = [name for name in header if name in ("Comments", "Export_Version", "Region_Name")]
-    assert result.status == LOADED and f"unexpected columns kept in extra_columns: {extra}" in result.message
+    assert (
+        result.status == FeedDayStatus.LOADED and f"unexpected columns kept in extra_columns: {extra}" in result.message
+    )
     assert harness.feed_day(CT, day)["message"] == result.message
     staged = harness.staged(CT, day)
     assert staged["extra_columns"].map(lambda text: extra in text).all()
@@ -129,7 +131,7 @@ def test_a_late_corrected_file_supersedes_the_first_and_rebuilds_the_day(harness
     correction = next(v for v in versions if v.variant.corrections)
     harness.clock.now = correction.published_at + MINUTE
     [check] = harness.recheck(CT, correction.published_at.date())
-    assert (check.status, check.replaced) == (CORRECTED, first)
+    assert (check.status, check.replaced) == (CheckOutcome.CORRECTED, first)
     assert harness.registry(CT, day).set_index("sha256").loc[first, "superseded_by"] == check.sha256
     harness.merge(day)
     after = harness.published(day).set_index("location_id")
@@ -152,7 +154,7 @@ def test_the_same_file_published_twice_is_received_once(harness):
     before = harness.registry(CT, day)
     harness.clock.now = versions[1].published_at + MINUTE
     harness.plan.seen.clear()
-    assert [c.status for c in harness.recheck(CT, day + timedelta(days=2))] == [UNCHANGED]
+    assert [c.status for c in harness.recheck(CT, day + timedelta(days=2))] == [CheckOutcome.UNCHANGED]
     assert harness.plan.seen == [("HEAD", f"/exports/{CT}/{day.isoformat()}")]
     assert harness.fetch(CT, day).sha256 == before.at[0, "sha256"]
     assert harness.registry(CT, day).equals(before) and len(harness.archived(CT, day)) == 1
@@ -166,8 +168,8 @@ def test_the_landing_route_shares_everything_after_the_fetch(harness, s3_client)
     landing.put(f"{CT}/{day.isoformat()}.csv", content(harness.world, day, versions[0]))
     harness.plan.seen.clear()
     fetched = harness.fetch(CT, day, landing=landing, http=False)
-    assert fetched.status == ARCHIVED and fetched.sha256 == harness.world.rendered(CT, day).file.sha256
-    assert harness.load(CT, day).status == LOADED
+    assert fetched.status == FetchStatus.ARCHIVED and fetched.sha256 == harness.world.rendered(CT, day).file.sha256
+    assert harness.load(CT, day).status == FeedDayStatus.LOADED
     [delivery] = harness.registry(CT, day).itertuples()
     assert delivery.route == "landing"
     harness.merge(day)
@@ -176,7 +178,7 @@ def test_the_landing_route_shares_everything_after_the_fetch(harness, s3_client)
     corrected = versions[0].variant.corrected()
     landing.put(f"{CT}/{day.isoformat()}.csv", harness.world.rendered(CT, day, corrected).content)
     [check] = harness.recheck(CT, day + timedelta(days=1), landing=landing)
-    assert (check.status, check.replaced) == (CORRECTED, fetched.sha256)
+    assert (check.status, check.replaced) == (CheckOutcome.CORRECTED, fetched.sha256)
     assert harness.plan.seen == []  # nothing asked of the export API
     harness.merge(day)
     assert set(harness.published(day)["source_sha256"]) == {check.sha256}

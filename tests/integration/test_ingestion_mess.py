@@ -11,7 +11,7 @@ import pytest
 
 from careshare.conform.conform import harmonised_name
 from careshare.feeds import FEEDS, Feed
-from careshare.ingest import ABSENT, LOADED
+from careshare.status import FeedDayStatus
 from careshare_sim import MessRates, MessTag, World
 from careshare_sim.mess import NEGATIVE_COLUMNS
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, module_harness
@@ -92,7 +92,9 @@ def answer_clean(rows: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("day", DAYS)
 def test_every_row_delivered_is_kept_exactly_once(outcomes, day):
     h, loads, _ = outcomes
-    expected = {feed.value: LOADED if FEEDS[feed].expected_on(day) else ABSENT for feed in Feed}
+    expected = {
+        feed.value: FeedDayStatus.LOADED if FEEDS[feed].expected_on(day) else FeedDayStatus.ABSENT for feed in Feed
+    }
     assert {feed: result.status for (feed, d), result in loads.items() if d == day} == expected
     h.assert_every_row_kept(day)
 

@@ -15,21 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from careshare import ingest
-from careshare.ingest import EXPIRED, FAILED, LOADED, FeedDayFailed, archive_delivery, load_feed_day
-from careshare.pipeline import (
-    ABSENT,
-    ARCHIVED,
-    CORRECTED,
-    LATE,
-    UNAVAILABLE,
-    WAITING,
-    fetch_feed_day,
-    held_back,
-    readiness,
-)
+from careshare.ingest import FeedDayFailed, archive_delivery, load_feed_day
+from careshare.pipeline import fetch_feed_day, held_back
 from careshare.quality.report_figures import rechecks
+from careshare.readiness import readiness
 from careshare.sources import delivery as delivery_module
 from careshare.sources.delivery import Delivery, FeedEndpoint
+from careshare.status import CheckOutcome, FeedDayStatus, FetchStatus
 from careshare.storage import open_store
 from careshare_sim import ServerModes, World
 from tests.integration.ingestion_harness import DIRECTORY_AS_OF, FAST, module_harness
@@ -88,16 +80,16 @@ def test_a_source_reverting_a_correction_rebuilds_the_day_from_the_bytes_it_sent
     first = harness.feed_day(CT, day)["sha256"]
     fresh_plan.add(kind="corrected", feed=CT, report_date=day)
     [corrected] = checks_of(harness.recheck(CT, day + timedelta(days=1)), day)
-    assert (corrected.status, corrected.replaced) == (CORRECTED, first)
+    assert (corrected.status, corrected.replaced) == (CheckOutcome.CORRECTED, first)
     fresh_plan.clear()  # the source serves its first file again
 
     [reverted] = checks_of(harness.recheck(CT, day + timedelta(days=2)), day)
 
-    assert (reverted.status, reverted.sha256, reverted.replaced) == (CORRECTED, first, corrected.sha256)
+    assert (reverted.status, reverted.sha256, reverted.replaced) == (CheckOutcome.CORRECTED, first, corrected.sha256)
     assert harness.feed_day(CT, day)["sha256"] == first
     assert set(harness.staged(CT, day)["source_sha256"]) == {first}
     registry = harness.registry(CT, day).set_index("sha256")
-    assert registry.loc[first, "status"] == LOADED
+    assert registry.loc[first, "status"] == FeedDayStatus.LOADED
     assert registry.loc[corrected.sha256, ["status", "superseded_by"]].tolist() == ["superseded", first]
     assert receipts(harness, CT, day) == [first, corrected.sha256, first]
     [again] = checks_of(harness.recheck(CT, day + timedelta(days=3)), day)
@@ -107,17 +99,17 @@ def test_a_source_reverting_a_correction_rebuilds_the_day_from_the_bytes_it_sent
 def test_a_file_for_a_date_recorded_absent_is_loaded_when_it_appears(harness, tmp_path):
     saturday = date(2020, 6, 6)  # the CQC form is weekdays only: no file is normal
     landing = open_store(str(tmp_path / "landing"))
-    assert fetch_feed_day(harness.platform, CQC, saturday, landing=landing).status == ABSENT
-    assert harness.feed_day(CQC, saturday)["status"] == ABSENT
+    assert fetch_feed_day(harness.platform, CQC, saturday, landing=landing).status == FeedDayStatus.ABSENT
+    assert harness.feed_day(CQC, saturday)["status"] == FeedDayStatus.ABSENT
     late_file = harness.world.rendered(CQC, saturday - timedelta(days=1)).content
     landing.put(f"{CQC}/{saturday.isoformat()}.csv", late_file)
 
     [check] = checks_of(harness.recheck(CQC, saturday + timedelta(days=2), landing=landing), saturday)
 
-    assert (check.status, check.sha256) == (LATE, hashlib.sha256(late_file).hexdigest())
-    assert harness.feed_day(CQC, saturday)["status"] == LOADED
+    assert (check.status, check.sha256) == (CheckOutcome.LATE, hashlib.sha256(late_file).hexdigest())
+    assert harness.feed_day(CQC, saturday)["status"] == FeedDayStatus.LOADED
     assert "outside the cqc_update collection" in harness.feed_day(CQC, saturday)["message"]
-    assert harness.registry(CQC, saturday)["status"].tolist() == [LOADED]
+    assert harness.registry(CQC, saturday)["status"].tolist() == [FeedDayStatus.LOADED]
 
 
 def test_a_date_whose_file_never_came_expires_settles_and_loads_the_file_when_it_comes(harness, fresh_plan):
@@ -125,24 +117,27 @@ def test_a_date_whose_file_never_came_expires_settles_and_loads_the_file_when_it
     fresh_plan.add(kind="not_published", feed=CT, report_date=day)
     just_now = datetime.now(UTC) - timedelta(hours=1)
     assert fetch_feed_day(harness.platform, CT, day, endpoint=harness.endpoint(), waiting_since=just_now).status == (
-        WAITING
+        FetchStatus.WAITING
     )
     assert harness.feed_day(CT, day) == {}
 
     long_ago = datetime.now(UTC) - timedelta(hours=19)
     outcome = fetch_feed_day(harness.platform, CT, day, endpoint=harness.endpoint(), waiting_since=long_ago)
 
-    assert outcome.status == EXPIRED and "published without it" in outcome.message
-    assert (harness.feed_day(CT, day)["status"], harness.feed_day(CT, day)["rule"]) == (EXPIRED, "delivery.expired")
+    assert outcome.status == FeedDayStatus.EXPIRED and "published without it" in outcome.message
+    assert (harness.feed_day(CT, day)["status"], harness.feed_day(CT, day)["rule"]) == (
+        FeedDayStatus.EXPIRED,
+        "delivery.expired",
+    )
     harness.ingest(day, (CQC,))
     assert readiness(harness.platform, day).ready, "the date settles without the expired feed"
-    gate = held_back({"status": EXPIRED, "message": outcome.message}, [])
+    gate = held_back({"status": FeedDayStatus.EXPIRED, "message": outcome.message}, [])
     assert gate == [f"{outcome.message}: the day is held back"]
 
     fresh_plan.clear()
     [check] = checks_of(harness.recheck(CT, day + timedelta(days=1)), day)
-    assert check.status == LATE
-    assert harness.feed_day(CT, day)["status"] == LOADED
+    assert check.status == CheckOutcome.LATE
+    assert harness.feed_day(CT, day)["status"] == FeedDayStatus.LOADED
     harness.merge(day)
     harness.assert_every_row_kept(day, expected_feeds={CT, CQC})
 
@@ -157,7 +152,7 @@ def test_a_correction_older_than_the_daily_window_is_found_by_the_sunday_recheck
     assert checks_of(harness.recheck(CT, weekday_run), day) == [], "ten days back is past the daily window"
     [check] = checks_of(harness.recheck(CT, sunday_run), day)
 
-    assert check.status == CORRECTED
+    assert check.status == CheckOutcome.CORRECTED
     assert harness.feed_day(CT, day)["sha256"] == check.sha256
 
 
@@ -169,9 +164,9 @@ def test_a_rerun_after_the_source_withdrew_its_file_rebuilds_the_day_from_the_ar
 
     outcome = harness.fetch(CT, day)
 
-    assert (outcome.status, outcome.sha256) == (ARCHIVED, loaded)
+    assert (outcome.status, outcome.sha256) == (FetchStatus.ARCHIVED, loaded)
     assert "rebuilt from archived delivery" in outcome.message
-    assert harness.load(CT, day).status == LOADED and harness.feed_day(CT, day)["sha256"] == loaded
+    assert harness.load(CT, day).status == FeedDayStatus.LOADED and harness.feed_day(CT, day)["sha256"] == loaded
 
 
 def test_a_recheck_that_cannot_reach_the_source_shows_in_the_gate_and_the_report(harness, fresh_plan):
@@ -182,11 +177,11 @@ def test_a_recheck_that_cannot_reach_the_source_shows_in_the_gate_and_the_report
     checks = harness.recheck(CT, run_date)
 
     [check] = checks_of(checks, day)
-    assert check.status == UNAVAILABLE and "HTTP 503" in check.message
-    problems = held_back({"status": LOADED, "message": None}, [c.__dict__ for c in checks])
+    assert check.status == CheckOutcome.UNAVAILABLE and "HTTP 503" in check.message
+    problems = held_back({"status": FeedDayStatus.LOADED, "message": None}, [c.__dict__ for c in checks])
     assert [p for p in problems if day.isoformat() in p] == [f"recheck of {day.isoformat()}: {check.message}"]
     found = [c for c in rechecks(harness.platform, run_date)["found"] if c["report_date"] == day.isoformat()]
-    assert [(c["feed"], c["outcome"], c["needs_attention"]) for c in found] == [(CT, UNAVAILABLE, True)]
+    assert [(c["feed"], c["outcome"], c["needs_attention"]) for c in found] == [(CT, CheckOutcome.UNAVAILABLE, True)]
 
 
 def edited(content: bytes, old: bytes, new: bytes) -> bytes:
@@ -224,7 +219,7 @@ def test_two_loads_of_a_day_end_built_from_the_newest_receipt(harness, monkeypat
     assert harness.feed_day(CT, day)["sha256"] == newer.sha256
     assert set(harness.staged(CT, day)["source_sha256"]) == {newer.sha256}
     registry = harness.registry(CT, day).set_index("sha256")
-    assert registry.loc[newer.sha256, "status"] == LOADED
+    assert registry.loc[newer.sha256, "status"] == FeedDayStatus.LOADED
     assert registry.loc[older.sha256, ["status", "superseded_by"]].tolist() == ["superseded", newer.sha256]
 
 
@@ -244,7 +239,7 @@ def test_an_unexpected_failure_while_loading_settles_the_day_as_failed_naming_th
     assert ingest.archive_key(CT, day, fetched.sha256) in message
     assert "RuntimeError: validation engine crashed" in message
     feed_day = harness.feed_day(CT, day)
-    assert (feed_day["status"], feed_day["rule"]) == (FAILED, "load.unexpected")
+    assert (feed_day["status"], feed_day["rule"]) == (FeedDayStatus.FAILED, "load.unexpected")
     assert harness.registry(CT, day)["status"].tolist() == ["rejected"]
 
 
@@ -255,9 +250,9 @@ def test_a_body_over_the_size_limit_fails_its_day_and_the_date_settles(harness):
         endpoint = FeedEndpoint(server.base_url, "key", FAST)
         outcome = fetch_feed_day(harness.platform, CT, day, endpoint=endpoint)
 
-    assert outcome.status == FAILED and "limit" in outcome.message
+    assert outcome.status == FeedDayStatus.FAILED and "limit" in outcome.message
     feed_day = harness.feed_day(CT, day)
-    assert (feed_day["status"], feed_day["rule"]) == (FAILED, "file.too_large")
+    assert (feed_day["status"], feed_day["rule"]) == (FeedDayStatus.FAILED, "file.too_large")
     assert harness.registry(CT, day).empty, "nothing over the limit is held or archived"
 
 
@@ -273,20 +268,20 @@ def test_a_landing_file_is_checked_against_its_sha256_file(harness, tmp_path, si
     if sidecar != "none":
         landing.put(f"{CT}/{day.isoformat()}.csv.sha256", f"{hashlib.sha256(whole).hexdigest()}  {day}.csv\n".encode())
 
-    assert harness.fetch(CT, day, landing=landing, http=False).status == ARCHIVED
+    assert harness.fetch(CT, day, landing=landing, http=False).status == FetchStatus.ARCHIVED
     result = harness.load(CT, day)
 
     unterminated = harness.quarantine(CT, day).query("rule == 'parse.last_record_unterminated'")
     if sidecar == "matching":
-        assert result.status == LOADED and unterminated.empty
+        assert result.status == FeedDayStatus.LOADED and unterminated.empty
     elif sidecar == "none":
-        assert result.status == LOADED
+        assert result.status == FeedDayStatus.LOADED
         assert unterminated["source_row"].tolist() == [result.rows_delivered]
         assert "may have been cut short" in unterminated["message"].iloc[0]
     else:
         assert isinstance(result, FeedDayFailed) and result.rule == "file.checksum"
         assert f"declares {hashlib.sha256(whole).hexdigest()}" in str(result)
-        assert harness.feed_day(CT, day)["status"] == FAILED
+        assert harness.feed_day(CT, day)["status"] == FeedDayStatus.FAILED
 
 
 def test_the_raw_archive_is_written_only_if_absent_and_an_altered_object_is_refused(harness):

@@ -16,6 +16,7 @@ import pandas as pd
 from careshare.datasets import FEED_FAILED, FEED_LOADED, FEED_MISSING, FEED_NOT_COLLECTED
 from careshare.feeds import FEEDS, FeedSpec
 from careshare.publish.catalog import Document
+from careshare.status import FeedDayStatus
 from careshare.warehouse import Warehouse
 
 NO_DELIVERY_RULE = "delivery.missing"
@@ -91,11 +92,11 @@ def feed_state(spec: FeedSpec, report_date: date, status: str | None, rule: str 
     """The published state of a feed_day status (None: no row); sql/publish/la_daily_summary.sql
     maps the statuses the same way."""
     feed = spec.feed.value
-    if status == "loaded":
+    if status == FeedDayStatus.LOADED:
         return FeedState(feed, FEED_LOADED)
-    if status == "absent" or (status is None and not spec.expected_on(report_date)):
+    if status == FeedDayStatus.ABSENT or (status is None and not spec.expected_on(report_date)):
         return FeedState(feed, FEED_NOT_COLLECTED, OUTSIDE_COLLECTION)
-    if status == "failed" and rule != NO_DELIVERY_RULE:
+    if status == FeedDayStatus.FAILED and rule != NO_DELIVERY_RULE:
         return FeedState(feed, FEED_FAILED, _failure_reason(rule), rule)
-    reason = {"expired": EXPIRED, None: NOT_RECORDED}.get(status, NOT_DELIVERED)
+    reason = EXPIRED if status == FeedDayStatus.EXPIRED else NOT_RECORDED if status is None else NOT_DELIVERED
     return FeedState(feed, FEED_MISSING, reason, rule)

@@ -20,6 +20,7 @@ from careshare.publish import layout
 from careshare.publish.changes import LINEAGE_COLUMNS
 from careshare.publish.completeness import Completeness, feed_state, summary
 from careshare.publish.formats import CONTROL_STARTS, FORMULA_STARTS, PANDAS_DTYPES, key_columns
+from careshare.status import FeedDayStatus
 from careshare.storage import ObjectStore
 
 TABLE_SCHEMA_TYPES = {
@@ -53,7 +54,10 @@ CSV_CELLS = {
 }
 REPO_DOCS = {"dictionary": "docs/data_dictionary.md", "schema": "docs/schema/{dataset}.json"}
 EXAMPLE_DAY = date(2020, 12, 5)  # a Saturday: the CQC form is not collected
-EXAMPLE_FEEDS = {Feed.CT_CARE_HOMES: ("loaded", None), Feed.CT_HOME_CARE: ("failed", "file.truncated")}
+EXAMPLE_FEEDS = {
+    Feed.CT_CARE_HOMES: (FeedDayStatus.LOADED, None),
+    Feed.CT_HOME_CARE: (FeedDayStatus.FAILED, "file.truncated"),
+}
 
 
 def table_schema(dataset: Dataset) -> dict:

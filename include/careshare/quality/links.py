@@ -14,9 +14,13 @@ from __future__ import annotations
 import posixpath
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlparse
 
 from careshare.config import Settings
+
+if TYPE_CHECKING:
+    from careshare.resources import Platform
 
 REPORTS_PREFIX = "reports"
 DATA_DOCS_PREFIX = "data_docs"
@@ -69,3 +73,18 @@ def quality_report_url(
 ) -> str:
     """The daily quality report of `report_date`, as people open it."""
     return object_url(settings, report_key(report_date), endpoint_url=endpoint_url, region=region)
+
+
+def report_url(platform: Platform, report_date: date) -> str:
+    """Where the daily report of `report_date` is (or will be, once built)."""
+    return stored_url(platform, report_key(report_date))
+
+
+def stored_url(platform: Platform, key: str) -> str:
+    """`key` under the quality root, addressed through the quality store's own S3 endpoint and region."""
+    client = getattr(platform.quality, "client", None)
+    if client is None:
+        return object_url(platform.settings, key)
+    endpoint = client.meta.endpoint_url
+    custom = None if endpoint.endswith(".amazonaws.com") else endpoint
+    return object_url(platform.settings, key, endpoint_url=custom, region=client.meta.region_name)

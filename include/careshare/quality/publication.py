@@ -2,8 +2,8 @@
 daily report (HTML and JSON, with the per-council downloads of quarantined and warned rows beside
 it), and say where they are.
 
-Called by the feed DAGs (after each load: Data Docs and the report, so a failing feed's alert
-can link to it) and by the publish DAG (after the merge: the quarantine export too).
+Built once per publish run of a date, after the merge (the quarantine export too), and by a feed
+DAG's quality gate only when it fails, so the failure's link shows why before the date is published.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from careshare.quality.charts import trend_charts
 from careshare.quality.data_docs import build_data_docs
 from careshare.quality.downloads import write_downloads
-from careshare.quality.links import data_docs_link, object_url, relative_link, report_key, report_prefix
+from careshare.quality.links import data_docs_link, relative_link, report_key, report_prefix, report_url, stored_url
 from careshare.quality.quarantine import export_quarantine, manifest_key
 from careshare.quality.report_figures import daily_figures
 from careshare.quality.report_page import render_report
@@ -49,7 +49,7 @@ def publish_quality(platform: Platform, report_date: date, *, quarantine: bool) 
     platform.quality.put(prefix + "report.json", json.dumps({**figures, "links": links}, indent=2).encode())
     platform.quality.put(report_key(report_date), html.encode())
     publication = QualityPublication(
-        report_date.isoformat(), report_url(platform, report_date), _url(platform, docs_key), figures
+        report_date.isoformat(), report_url(platform, report_date), stored_url(platform, docs_key), figures
     )
     log.info("quality report %s: %s", report_date, publication.report_url)
     return publication
@@ -59,18 +59,3 @@ def _manifest_link(platform: Platform, report_date: date) -> str | None:
     """The day's quarantine manifest as the report links to it; None before its first export."""
     manifest = manifest_key(report_date)
     return relative_link(report_key(report_date), manifest) if platform.quality.exists(manifest) else None
-
-
-def report_url(platform: Platform, report_date: date) -> str:
-    """Where the daily report of `report_date` is (or will be, once built)."""
-    return _url(platform, report_key(report_date))
-
-
-def _url(platform: Platform, key: str) -> str:
-    """`key` under the quality root, addressed through the quality store's own S3 endpoint and region."""
-    client = getattr(platform.quality, "client", None)
-    if client is None:
-        return object_url(platform.settings, key)
-    endpoint = client.meta.endpoint_url
-    custom = None if endpoint.endswith(".amazonaws.com") else endpoint
-    return object_url(platform.settings, key, endpoint_url=custom, region=client.meta.region_name)

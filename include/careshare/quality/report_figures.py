@@ -15,8 +15,6 @@ import pandas as pd
 
 from careshare.datasets import DATASETS
 from careshare.feeds import FEEDS
-from careshare.ingest import FAILED, LOADED
-from careshare.pipeline import NEEDS_ATTENTION, UNCHANGED
 from careshare.quality.completion import (
     completion_by_council,
     completion_by_region,
@@ -28,6 +26,7 @@ from careshare.quality.completion import (
 )
 from careshare.quality.warned import warned_rows, warned_summary
 from careshare.resources import Platform
+from careshare.status import NEEDS_ATTENTION, CheckOutcome, FeedDayStatus
 
 TREND_DAYS = 30
 TOP_RULES = 10
@@ -88,7 +87,7 @@ def _feed(feed: str, feed_days: pd.DataFrame, accounts: dict[str, dict[str, Any]
         sha256=_text(row["sha256"]),
         quarantined_by_rule={str(r.rule): int(r.rows_failing) for r in rules.itertuples(index=False)},
     )
-    if status not in (LOADED, FAILED):
+    if status not in (FeedDayStatus.LOADED, FeedDayStatus.FAILED):
         return figures
     delivered = _int(row["rows_delivered"])
     account = accounts.get(feed, {})
@@ -98,12 +97,12 @@ def _feed(feed: str, feed_days: pd.DataFrame, accounts: dict[str, dict[str, Any]
     return {
         **figures,
         "rows_delivered": delivered,
-        "rows_valid": _int(row["rows_staged"]) if status == LOADED else delivered - quarantined,
+        "rows_valid": _int(row["rows_staged"]) if status == FeedDayStatus.LOADED else delivered - quarantined,
         "rows_quarantined": quarantined,
         "rows_superseded": superseded,
         "rows_published": published,
-        "rows_held_back": delivered - quarantined if status == FAILED else 0,
-        "rows_awaiting_merge": delivered - outcomes if status == LOADED else 0,
+        "rows_held_back": delivered - quarantined if status == FeedDayStatus.FAILED else 0,
+        "rows_awaiting_merge": delivered - outcomes if status == FeedDayStatus.LOADED else 0,
     }
 
 
@@ -111,7 +110,7 @@ def rechecks(platform: Platform, report_date: date) -> dict[str, Any]:
     """What the feed runs for the date found when they looked again at past dates: how many were
     unchanged, and each correction, late file, rejected file or source that could not be reached."""
     checks = platform.warehouse.query_frame("registry/source_checks", {"run_date": report_date})
-    news = checks[checks["outcome"] != UNCHANGED]
+    news = checks[checks["outcome"] != CheckOutcome.UNCHANGED]
     return {
         "checked": len(checks),
         "unchanged": len(checks) - len(news),

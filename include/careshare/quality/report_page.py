@@ -11,6 +11,7 @@ from careshare.quality.charts import TRENDS
 from careshare.quality.downloads import QUARANTINED, WARNED
 from careshare.quality.placement import UNKNOWN_COUNCIL
 from careshare.quality.templating import environment
+from careshare.status import HELD_BACK
 
 
 def render_report(figures: dict[str, Any], charts: dict[str, bytes], links: dict[str, str | None]) -> str:
@@ -31,7 +32,7 @@ def render_report(figures: dict[str, Any], charts: dict[str, bytes], links: dict
 
 
 def verdict(figures: dict[str, Any]) -> dict[str, str]:
-    failed = [f for f in figures["feeds"] if f["status"] in ("failed", "expired")]
+    failed = [f for f in figures["feeds"] if f["status"] in HELD_BACK]
     blocked = [d for d in figures["datasets"] if not d["passed"]]
     if failed or blocked:
         parts = [f"{f['feed']} ({f['rule']})" for f in failed] + [
