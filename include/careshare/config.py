@@ -3,7 +3,7 @@
 Values come from the environment so the same code runs embedded, in docker-compose and on
 AWS; secrets (API keys, S3 credentials) never live here: they come from Airflow connections
 or the standard AWS environment (and, for the command line only, the variables that stand in
-for the connections: see ENVIRONMENT_VARIABLES and local.py).
+for the connections: see ENVIRONMENT_VARIABLES and cli/environment.py).
 """
 
 from __future__ import annotations

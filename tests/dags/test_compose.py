@@ -56,7 +56,7 @@ IMAGE_VARIABLES = {
         "DUMB_INIT_SETSID",
     },
 }
-# boto3's own credentials and region: how the `careshare` command line's S3 client gets them (local.py).
+# boto3's own credentials and region: how the `careshare` command line's S3 client gets them (cli/environment.py).
 BOTO3_VARIABLES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|_KEY$")
 REQUIRED_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+):\?\}")

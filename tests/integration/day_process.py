@@ -4,7 +4,7 @@ HTTP, archive, load, merge, publish. With a crash point named, the process kills
 
     python -m tests.integration.day_process 2020-12-01 [crash-point]
 
-Configuration is the command line's: CARESHARE_* variables (include/careshare/local.py).
+Configuration is the command line's: CARESHARE_* variables (include/careshare/cli/environment.py).
 """
 
 from __future__ import annotations

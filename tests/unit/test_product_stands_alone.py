@@ -34,7 +34,8 @@ def fail(name):
 sys.meta_path.insert(0, Refuse())
 import careshare
 
-modules = [info.name for info in pkgutil.walk_packages(careshare.__path__, "careshare.", onerror=fail)]
+walked = pkgutil.walk_packages(careshare.__path__, "careshare.", onerror=fail)
+modules = [info.name for info in walked if not info.name.endswith(".__main__")]  # runs the command line
 for name in modules:
     importlib.import_module(name)
 print(len(modules), "modules")

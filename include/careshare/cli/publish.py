@@ -61,7 +61,7 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _as_of(args: argparse.Namespace) -> int:
-    from careshare.local import LocalEnvironment
+    from careshare.cli.environment import LocalEnvironment
     from careshare.publish.revisions import in_force, release_history, utc_text
     from careshare.storage import open_store
 

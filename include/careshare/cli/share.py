@@ -123,7 +123,7 @@ def _loopback(host: str) -> bool:
 
 
 def _platform():
-    from careshare.local import LocalEnvironment
+    from careshare.cli.environment import LocalEnvironment
 
     return LocalEnvironment.from_env().platform()
 

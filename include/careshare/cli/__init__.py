@@ -1,7 +1,10 @@
 """The `careshare` command line: `python -m careshare.cli GROUP COMMAND [options]`.
 
-Each command group registers its own subcommands through a function in COMMAND_GROUPS; a command
-sets `handler`, a function of the parsed arguments that returns the exit status.
+Every command sits in this subpackage, a module per group (db, run and registry, publish, access,
+share); `stages.py` runs a report date's stages through the same functions as the DAG tasks, with
+the resources `environment.py` builds from the environment. Each group registers its subcommands
+through a function in COMMAND_GROUPS; a command sets `handler`, a function of the parsed arguments
+that returns the exit status.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from typing import Any
 
-from careshare.access.commands import register_access
-from careshare.db_commands import register_db
-from careshare.publish.commands import register_publish
-from careshare.run_commands import register_registry, register_run
-from careshare.share.commands import register_share
+from careshare.cli.access import register_access
+from careshare.cli.db import register_db
+from careshare.cli.publish import register_publish
+from careshare.cli.run import register_registry, register_run
+from careshare.cli.share import register_share
 
 Subparsers = Any  # argparse's _SubParsersAction is private
 
@@ -54,7 +57,3 @@ COMMAND_GROUPS: tuple[Callable[[Subparsers], None], ...] = (
     register_access,
     register_share,
 )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,15 +10,15 @@ from datetime import date
 import pytest
 
 from careshare.cli import build_parser, main
+from careshare.cli.stages import FAILED, OK, LocalRun
 from careshare.config import EXPECTATIONS_DIR
-from careshare.stages import FAILED, OK, LocalRun
 from tests.conftest import REFERENCE_CSV, migrate_warehouse
 
 MONDAY, SATURDAY = date(2020, 12, 7), date(2020, 11, 28)  # a Saturday before CT home care opened
 
 
 def dates(*argv: str) -> list[date]:
-    from careshare.run_commands import report_dates
+    from careshare.cli.run import report_dates
 
     return report_dates(build_parser().parse_args(argv))
 

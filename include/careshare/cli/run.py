@@ -7,7 +7,7 @@ and look at what was delivered.
     careshare run day --date D            # or --from D1 --to D2, one progress line per stage
     careshare registry show [--feed F] [--date D] [--json]
 
-Settings come from the environment (config.py's ENVIRONMENT_VARIABLES; local.py for the sources).
+Settings come from the environment (config.py's ENVIRONMENT_VARIABLES; environment.py for the sources).
 Exit status: 0 when every stage was ok, 1 when one warned or a date stopped (a missing setting
 stops it, naming the variables), 2 for bad usage.
 """
@@ -31,7 +31,7 @@ MARKS = {StageStatus.OK: "ok  ", StageStatus.WARN: "WARN", StageStatus.FAILED: "
 def register_run(groups: Any) -> None:
     run = groups.add_parser("run", help="run stages or whole report dates locally (no Airflow)")
     commands = run.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from careshare.stages import STAGES
+    from careshare.cli.stages import STAGES
 
     stage = commands.add_parser("stage", help="one stage for each date")
     stage.add_argument("stage", choices=STAGES, help="the stage to run")
@@ -161,14 +161,14 @@ def _counter(number: int, total: int) -> str:
 
 
 def _local_run(args: argparse.Namespace):
-    from careshare.stages import LocalRun
+    from careshare.cli.stages import LocalRun
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="  %(name)s: %(message)s")
     return LocalRun.from_env()
 
 
 def _show_registry(args: argparse.Namespace) -> int:
-    from careshare.local import LocalEnvironment
+    from careshare.cli.environment import LocalEnvironment
 
     if args.receipts and not (args.feed and args.date):
         raise SystemExit(_usage("--receipts needs --feed and --date"))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from careshare.cli import main
-from careshare.share.commands import profile_endpoint
+from careshare.cli.share import profile_endpoint
 from careshare.share.tokens import ShareTokens
 from careshare.warehouse import Warehouse
 from tests.conftest import REFERENCE_CSV, migrate_warehouse

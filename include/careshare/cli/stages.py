@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from careshare.cli.environment import LocalEnvironment, NotConfigured
 from careshare.feeds import FEEDS
-from careshare.local import LocalEnvironment, NotConfigured
 from careshare.status import StageStatus
 
 if TYPE_CHECKING:

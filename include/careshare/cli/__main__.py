@@ -1,0 +1,7 @@
+"""`python -m careshare.cli`."""
+
+import sys
+
+from careshare.cli import main
+
+sys.exit(main())
