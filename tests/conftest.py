@@ -25,16 +25,6 @@ hypothesis_settings.register_profile("careshare", deadline=None, derandomize=Tru
 hypothesis_settings.load_profile("careshare")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`, as `make test` runs) a module's tests share one
-    worker, so its module-scoped fixtures (a day of DAG runs, a published story) are built once. A
-    module of independent heavy tests, each with its own deployment, sets SPREAD_ACROSS_WORKERS."""
-    for item in items:
-        module = item.module
-        if module is not None and not getattr(module, "SPREAD_ACROSS_WORKERS", False):
-            item.add_marker(pytest.mark.xdist_group(module.__name__))
-
-
 @pytest.fixture(scope="session")
 def local_authorities() -> LocalAuthorities:
     return load_local_authorities(REFERENCE_CSV)

@@ -38,7 +38,6 @@ from tests.integration.merge_support import load_reference, local_platform, read
 pytestmark = pytest.mark.slow
 
 DAY = date(2020, 12, 1)  # the overlap: all three feeds
-SPREAD_ACROSS_WORKERS = True  # each kill has a deployment of its own (tests/conftest.py)
 FEEDS_KEY = "crash-feeds-key"
 # what differs between two runs of the same inputs by nature: clocks and run tokens
 VOLATILE_COLUMNS = re.compile(r"(_at|_seconds|run_id|received|duration)$")
