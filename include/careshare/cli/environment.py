@@ -57,7 +57,7 @@ class LocalEnvironment:
 
     def _uses_s3(self) -> bool:
         s = self.settings
-        uris = (s.raw_archive_uri, s.publish_uri, s.quality_uri, self.settings.landing_uri)
+        uris = (s.raw_archive_uri, s.publish_uri, s.quality_uri, s.landing_uri)
         return any(uri.startswith("s3://") for uri in uris)
 
     def platform(self) -> Platform:
@@ -77,11 +77,10 @@ class LocalEnvironment:
     def landing(self) -> ObjectStore | None:
         from careshare.storage import open_store
 
-        if not self.settings.landing_uri:
+        uri = self.settings.landing_uri
+        if not uri:
             return None
-        return open_store(
-            self.settings.landing_uri, self.s3_client() if self.settings.landing_uri.startswith("s3://") else None
-        )
+        return open_store(uri, self.s3_client() if uri.startswith("s3://") else None)
 
     def feed_sources(self) -> tuple[FeedEndpoint | None, ObjectStore | None]:
         endpoint, landing = self.feed_endpoint(), self.landing()
