@@ -1,5 +1,5 @@
-"""National-scale render times, printed for the record and held to budgets far above what any
-development machine takes: a slowdown by an order of magnitude fails, a busy machine does not."""
+"""The national world renders every feed's file whole and caches it; the times are printed for the
+record only (speed is measured by scripts/bench.py, not asserted here)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,16 @@ DAYS = {
     Feed.CT_HOME_CARE: date(2021, 1, 11),
     Feed.CQC_UPDATE: date(2020, 11, 27),
 }
-WORLD_BUDGET_SECONDS = 10.0  # about 0.5 s on a quiet 2-core machine
-RENDER_BUDGET_SECONDS = 5.0  # about 0.4 s for the largest file
 
 
-def test_national_render_times(local_authorities, capsys: pytest.CaptureFixture[str]):
+def test_the_national_world_renders_each_feed_whole_and_caches_it(
+    local_authorities, capsys: pytest.CaptureFixture[str]
+):
     started = time.perf_counter()
     world = World.national(7, local_authorities, DIRECTORY_AS_OF)
     built = time.perf_counter() - started
     lines = [f"national world: {len(world.population)} locations built in {built:.2f}s"]
     assert len(world.population) > NATIONAL_CARE_HOMES + NATIONAL_COMMUNITY_SERVICES  # Shared Lives on top
-    assert built < WORLD_BUDGET_SECONDS
     for feed, day in DAYS.items():
         started = time.perf_counter()
         content = render_feed(world, feed, day)
@@ -37,12 +36,10 @@ def test_national_render_times(local_authorities, capsys: pytest.CaptureFixture[
         rows = content.count(b"\n") - 1
         lines.append(f"{feed.value} {day}: {rows} rows, {len(content) / 1e6:.1f} MB in {elapsed:.3f}s")
         assert rows == world.rendered(feed, day).file.rows > 0
-        assert elapsed < RENDER_BUDGET_SECONDS, lines[-1]
         started = time.perf_counter()
         again = render_feed(world, feed, day)
         cached = time.perf_counter() - started
         lines.append(f"  cached: {cached:.4f}s")
         assert again is content, "the second render is the cached file"
-        assert cached < elapsed
     with capsys.disabled():
         print("\n" + "\n".join(lines))
