@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import functools
 import itertools
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -84,6 +86,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack on stderr
     args = parse_args()
     work = Workdir(args.workdir.resolve())
     shutil.rmtree(work.root, ignore_errors=True)
@@ -247,9 +250,11 @@ def _summarise(
 def _mirror_server(work: Workdir, port: int) -> ThreadingHTTPServer:
     handler = functools.partial(_MirrorRequests, directory=str(work.mirror))
     try:
-        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:
         raise SystemExit(f"demo: cannot serve on port {port} ({error.strerror}): choose another with --port") from None
+    server.daemon_threads = True  # Ctrl-C stops serving without waiting for a client's open connection
+    return server
 
 
 class _MirrorRequests(SimpleHTTPRequestHandler):

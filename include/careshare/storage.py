@@ -36,6 +36,11 @@ class ObjectStore(Protocol):
         """Write `data` at `key`; with `if_absent`, return False instead of replacing an object;
         with `if_match` (a tag from `get_tagged`), return False if the object changed since."""
 
+    def upload(self, key: str, data: bytes, sha256: str) -> str | None:
+        """Write `data` at `key` with its SHA-256 (hex), which the store checks as the bytes arrive;
+        return the MD5 (hex) the store reports of what `key` now holds, or None if it refused the
+        bytes for not matching the SHA-256."""
+
     def get(self, key: str) -> bytes: ...
 
     def get_tagged(self, key: str) -> tuple[bytes, str] | None:
@@ -87,6 +92,22 @@ class S3Store:
                 return False
             raise
         return True
+
+    def upload(self, key: str, data: bytes, sha256: str) -> str | None:
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.full_key(key),
+                Body=data,
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
+                **self._written(key),
+            )
+        except self.client.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in {"BadDigest", "InvalidDigest"}:
+                return None
+            raise
+        # the entity tag of a single-part upload, unencrypted or SSE-S3 (never SSE-KMS here), is its MD5
+        return response["ETag"].strip('"')
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"].read()
@@ -166,6 +187,10 @@ class LocalStore:
         finally:
             Path(handle.name).unlink(missing_ok=True)
         return True
+
+    def upload(self, key: str, data: bytes, sha256: str) -> str | None:
+        self.put(key, data)
+        return hashlib.md5(self.get(key), usedforsecurity=False).hexdigest()
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()

@@ -6,6 +6,7 @@ SimulatorServer serves files and directory, with faults on demand from a FaultPl
 server-wide behaviours of ServerModes.
 """
 
+from .councils import some_councils
 from .faults import FaultKind, FaultPlan, FaultRule
 from .files import FileMess, Variant, Version
 from .mess import MessRates, MessTag
@@ -39,4 +40,5 @@ __all__ = [
     "World",
     "publication_time",
     "render_feed",
+    "some_councils",
 ]

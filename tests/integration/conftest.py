@@ -20,7 +20,7 @@ from careshare_dev.embedded import (
     connection_environment,
     migrate_airflow_db,
 )
-from careshare_sim import SimulatorServer, World
+from careshare_sim import SimulatorServer, World, some_councils
 from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "plugins"))
@@ -42,10 +42,35 @@ class Stack:
     airflow_home: Path
 
 
+# A small world's councils: one of each kind (unitary, metropolitan, London borough, county), names
+# with punctuation, and councils formed since 2020 (North and West Northamptonshire in 2021,
+# Cumberland and North Yorkshire in 2023) with the councils they replace. A publication then has a
+# dozen council prefixes, not 150; national scale is the national suites' and the benchmark's.
+SMALL_WORLD_COUNCILS = (
+    "Hartlepool",
+    "Bristol, City of",
+    "Brighton and Hove",
+    "Leeds",
+    "St. Helens",
+    "Westminster",
+    "Kent",
+    "North Northamptonshire",
+    "West Northamptonshire",
+    "Cumberland",
+    "North Yorkshire",
+)
+
+
 @pytest.fixture(scope="session")
-def sources(s3_endpoint, local_authorities) -> Iterator[tuple[World, SimulatorServer, Endpoints]]:
+def councils(local_authorities):
+    """The councils of the integration suites' small worlds (SMALL_WORLD_COUNCILS)."""
+    return some_councils(local_authorities, *SMALL_WORLD_COUNCILS)
+
+
+@pytest.fixture(scope="session")
+def sources(s3_endpoint, councils) -> Iterator[tuple[World, SimulatorServer, Endpoints]]:
     """The feed simulator serving a small world, and every endpoint the DAGs' connections name."""
-    yield from simulate(World(11, 600, 400, local_authorities, date(2024, 6, 30)), s3_endpoint)
+    yield from simulate(World(11, 600, 400, councils, date(2024, 6, 30)), s3_endpoint)
 
 
 def simulate(world: World, s3_endpoint: str) -> Iterator[tuple[World, SimulatorServer, Endpoints]]:

@@ -57,7 +57,7 @@ CRASH_POINTS: dict[str, Callable[[], None]] = {
     "staging": lambda: around(Warehouse, "insert_frame", after=lambda _w, _c, table, *a: table == "stg_submission"),
     # the merged rows are written, the merge transaction never commits
     "merge": lambda: around(Warehouse, "execute", after=lambda _w, _c, name, *a: name == "merge/insert_location_daily"),
-    # the data files are staged and promoted, the manifest is never written
+    # the data files are uploaded to their release keys, the manifest is never written
     "before manifest": lambda: around(S3Store, "put", before=_manifest),
     # the manifest is committed, the current view and the index are never brought up to date
     "after manifest": lambda: around(S3Store, "put", after=_manifest),

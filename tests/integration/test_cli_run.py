@@ -23,12 +23,12 @@ CARESHARE = str(Path(sys.executable).with_name("careshare"))
 
 
 @pytest.fixture(scope="module")
-def local_env(s3_endpoint, s3_client, local_authorities, tmp_path_factory):
+def local_env(s3_endpoint, s3_client, councils, tmp_path_factory):
     home = tmp_path_factory.mktemp("cli")
     suffix = uuid.uuid4().hex[:8]
     buckets = {kind: f"careshare-cli-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
     create_buckets(s3_client, *buckets.values())
-    world = World(31, 120, 80, local_authorities, date(2024, 6, 30))
+    world = World(31, 120, 80, councils, date(2024, 6, 30))
     with SimulatorServer(world, "cli-feeds-key", "cli-directory-key") as simulator:
         yield {
             "PATH": os.environ["PATH"],

@@ -55,8 +55,8 @@ WAREHOUSE_TABLES = (
 
 
 @pytest.fixture(scope="module")
-def world(local_authorities) -> World:
-    return World(21, 120, 80, local_authorities, date(2024, 6, 30), mess=MessRates())
+def world(councils) -> World:
+    return World(21, 120, 80, councils, date(2024, 6, 30), mess=MessRates())
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +176,7 @@ def day_manifests(published: dict[str, bytes]) -> list[str]:
 
 def day_in_reader_view(published: dict[str, bytes]) -> list[str]:
     """Files a hive reader discovers for the day (readers skip `_`-prefixed paths: release files
-    are promoted under `_releases/` before the commit that names them)."""
+    are uploaded under `_releases/` before the commit that names them)."""
     return [
         key
         for key in published

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def demo(tmp_path_factory):
                 break
         pages = {name: urllib.request.urlopen(url, timeout=30).read() for name, url in served.items()}
         process.send_signal(signal.SIGINT)
-        out, errors = process.communicate(timeout=120)
+        try:
+            out, errors = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # the demo prints every thread's stack
+            time.sleep(2)
+            process.kill()
+            pytest.fail(f"the demo did not stop on Ctrl-C; its threads:\n{process.communicate()[1][-20000:]}")
     finally:
         deadline.cancel()
         process.kill()

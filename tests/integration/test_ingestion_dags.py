@@ -51,10 +51,10 @@ def query(url: str, text: str, **params) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def run(runner, s3_client, local_authorities, tmp_path_factory):
+def run(runner, s3_client, councils, tmp_path_factory):
     """Every run of the scenario, in order; what each test checks is read back afterwards."""
     tmp = tmp_path_factory.mktemp("dags")
-    world = World(22, 150, 100, local_authorities, DIRECTORY_AS_OF)
+    world = World(22, 150, 100, councils, DIRECTORY_AS_OF)
     plan = FaultPlan()
     suffix = uuid.uuid4().hex[:8]
     buckets = {kind: f"careshare-dag-{kind}-{suffix}" for kind in ("raw", "published", "quality", "landing")}

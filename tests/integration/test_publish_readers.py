@@ -81,9 +81,9 @@ class Release:
 
 
 @pytest.fixture(scope="module")
-def publication(tmp_path_factory, local_authorities) -> Path:
+def publication(tmp_path_factory, councils) -> Path:
     home = tmp_path_factory.mktemp("readers")
-    world = World(7, 120, 80, local_authorities, date(2024, 6, 30))
+    world = World(7, 120, 80, councils, date(2024, 6, 30))
     care_homes = [d["locationId"] for d in world.directory_truth() if d["careHome"] == "Y"]
     for location_id, name in zip(care_homes, HOSTILE_NAMES, strict=False):
         world.directory.amend(location_id, datetime(2020, 1, 1, tzinfo=UTC), name=name)

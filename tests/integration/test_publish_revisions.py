@@ -106,11 +106,11 @@ def location_version(platform: Platform) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def story(request, tmp_path_factory, s3_endpoint, s3_client, local_authorities):
+def story(request, tmp_path_factory, s3_endpoint, s3_client, councils):
     home = tmp_path_factory.mktemp(f"revisions-{request.param}")
     names = {kind: f"careshare-rev-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("raw", "published", "quality")}
     create_buckets(s3_client, *names.values())
-    world = World(7, 60, 30, local_authorities, date(2024, 6, 30), mess=MessRates.clean())
+    world = World(7, 60, 30, councils, date(2024, 6, 30), mess=MessRates.clean())
     with warehouse_database(request.param, home, request) as url, pytest.MonkeyPatch.context() as env:
         settings = settings_for(home, url, names)
         for variable, value in {

@@ -133,7 +133,7 @@ def test_failing_and_slow_puts_are_retried_and_the_release_is_whole(
 ):
     proxy, url = faulty
     proxy.faults = [
-        Fault("PUT", r"/_staging/.*E08000035", "error", times=2),
+        Fault("PUT", r"E08000035/_releases/.*/[0-9a-f]{64}\.", "error", times=2),
         Fault("PUT", r"/_manifests/.*/v0001\.json", "error", times=1),
         Fault("PUT", r"_index\.json", "slow", times=None, seconds=0.3),
         Fault("PUT", r"/_releases/", "slow", times=3, seconds=0.5),
@@ -151,13 +151,13 @@ def test_failing_and_slow_puts_are_retried_and_the_release_is_whole(
     ("fault", "error"),
     [
         (Fault("PUT", r"/_manifests/.*/v0001\.json", "error", times=None), "SlowDown"),
-        (Fault("PUT", r"/_staging/.*E09000033.*\.parquet", "error", times=None), "SlowDown"),
+        (Fault("PUT", r"E09000033/_releases/.*\.parquet", "error", times=None), "SlowDown"),
         (
-            Fault("PUT", r"/_staging/.*E08000035.*\.parquet", "corrupt"),
-            r"1 promoted files failed: \S*E08000035\S*: sha256",
+            Fault("PUT", r"E08000035/_releases/.*\.parquet", "corrupt"),
+            r"1 uploaded files failed: \S*E08000035\S*: stored md5",
         ),
     ],
-    ids=["manifest PUT keeps failing", "staging PUT keeps failing", "staged file corrupted on its way"],
+    ids=["manifest PUT keeps failing", "file PUT keeps failing", "file corrupted on its way"],
 )
 def test_a_failed_or_corrupted_put_stops_the_release_cleanly_and_a_rerun_commits_it(
     faulty, buckets, s3_client, local_authorities, healthy_release, fault, error

@@ -130,7 +130,7 @@ def run_day(platform: Platform, endpoint: FeedEndpoint, day: date, replaced: dic
 
 
 @pytest.fixture(scope="module")
-def days(tmp_path_factory, s3_client, s3_endpoint, local_authorities) -> Iterator[QualityDays]:
+def days(tmp_path_factory, s3_client, s3_endpoint, local_authorities, councils) -> Iterator[QualityDays]:
     """On SQLite: test_quality_dags runs the same code through the DAGs on PostgreSQL."""
     suffix = uuid.uuid4().hex[:8]
     buckets = {kind: f"careshare-q-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
@@ -146,7 +146,7 @@ def days(tmp_path_factory, s3_client, s3_endpoint, local_authorities) -> Iterato
     settings = Settings.from_env(environment)
     platform = Platform.from_settings(settings, s3_client)
     platform.warehouse.migrate()
-    world = World(11, 300, 200, local_authorities, date(2024, 6, 30))
+    world = World(11, 300, 200, councils, date(2024, 6, 30))
     with SimulatorServer(world, "feeds-key", "directory-key") as simulator:
         load_local_authority_reference(platform)
         load_directory(

@@ -30,14 +30,27 @@ def read_json(store: ObjectStore, key: str) -> Document | None:
     return json.loads(found[0]) if found else None
 
 
-def swap_json(store: ObjectStore, key: str, change: Callable[[Document | None], Document]) -> Document:
-    """Apply `change` to the document at `key` atomically; no write when nothing changes."""
+def swap_json(
+    store: ObjectStore,
+    key: str,
+    change: Callable[[Document | None], Document],
+    before_write: Callable[[Document], None] | None = None,
+) -> Document:
+    """Apply `change` to the document at `key` atomically; no write when nothing changes.
+    `before_write` is called with the changed document before each attempt to write it, and once
+    more with the document found if a lost attempt turns out to be needed no longer."""
+    attempted = False
     for _ in range(SWAP_ATTEMPTS):
         found = store.get_tagged(key)
         current = json.loads(found[0]) if found else None
         updated = change(current)
         if updated == current:
+            if attempted and before_write and current is not None:
+                before_write(current)
             return updated
+        if before_write:
+            before_write(updated)
+            attempted = True
         data = canonical_json(updated)
         written = store.put(key, data, if_match=found[1]) if found else store.put(key, data, if_absent=True)
         if written:

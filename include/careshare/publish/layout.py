@@ -12,13 +12,13 @@ Council first, so that one prefix is one recipient's grant::
     _manifests/<dataset>/report_date=<date>/v0002.json                   the commit: the release manifest
     _manifests/<dataset>/report_date=<date>/<sha256>.changes.json        every changed key of a release
     _manifests/<dataset>/latest.json                                     the dataset's latest release
-    _staging/<dataset>/report_date=<date>/<run token>/...                files before verification
     _docs/...                                                            data dictionary and schemas
 
 A dataset without an `la_code` column is national: the same tree without the council level.
 Hive readers (pyarrow, DuckDB, Athena, Spark) skip path components starting with `_`, so release
-history sits under the council's prefix without disturbing the current view.
-Only dataset trees contain `la_code=`: staging keys deliberately do not.
+history sits under the council's prefix without disturbing the current view. A file is uploaded
+to its release key before the commit that names it: a listing of `_releases/` may show files no
+manifest names yet, and readers start from manifests and indexes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from careshare.councils import LA_CODE_PATTERN, LocalAuthorities
 DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MANIFESTS = "_manifests"
-STAGING = "_staging"
 DOCS = "_docs"
 PARQUET = "parquet"
 CSV = "csv"
@@ -148,16 +147,6 @@ def committed_versions(keys: list[str]) -> list[int]:
 
 def dataset_latest(dataset: str) -> str:
     return f"{MANIFESTS}/{checked_dataset(dataset)}/latest.json"
-
-
-def staging_prefix(dataset: str, report_date: date, token: str) -> str:
-    if not re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", token):
-        raise UncheckedKeyPart(f"{token!r} is not a staging token")
-    return f"{STAGING}/{checked_dataset(dataset)}/report_date={report_date.isoformat()}/{token}/"
-
-
-def staging_file(prefix: str, scope: Scope, sha256: str, fmt: str) -> str:
-    return f"{prefix}{scope.label}/{sha256}.{fmt}"
 
 
 def dictionary_key() -> str:

@@ -8,15 +8,17 @@
    file of those rows (`<sha256>.cdf.parquet`, for the Delta Sharing change data feed; a date's
    first release has none, its files are the inserts). Lineage-only rows are updates in the change
    data and not changes anywhere else: careshare.publish.changes says why.
-4. Check each new file's schema and rows, then stage it under `_staging/`, change data included.
-   Copy them to their content-addressed release keys (invisible until a manifest names them); the
-   store computes each copy's SHA-256, which must be the one the key and the manifest name. Write
-   the lists of changed keys, content-addressed too.
+4. Check each new file's schema and rows, then upload it, change data included, straight to its
+   content-addressed release key (under `_releases/`, which hive readers skip, and invisible until
+   a manifest names it). The upload carries the file's SHA-256, which S3 checks as the bytes
+   arrive; the MD5 the store then reports of what it holds must be the file's. Write the lists of
+   changed keys, content-addressed too.
 5. Commit: write the release manifest `vNNNN.json` with If-None-Match, so of two runs only one
    commits a version; the loser re-reads the winner and tries the next version if it differs.
-6. After the commit: each council's manifest, the current hive view, the councils' indexes and
-   changelogs, and the dataset's `latest` pointer; then a completion marker. Every step is
-   idempotent, and a rerun that finds a committed release without its marker finishes it.
+6. After the commit: each council's manifest, the current hive view (a copy of the release's
+   Parquet whose SHA-256 the store computes), the councils' changelogs and indexes, and the
+   dataset's `latest` pointer; then a completion marker. Every step is idempotent, and a rerun
+   that finds a committed release without its marker finishes it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -53,7 +54,14 @@ from careshare.publish.completeness import summary
 from careshare.publish.formats import csv_bytes, parquet_bytes, split_by_council
 from careshare.publish.parallel import in_parallel
 from careshare.publish.revisions import changelog, reason, utc_text
-from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes, checksum_problem, refuse_if
+from careshare.publish.verify import (
+    ReleaseFile,
+    ReleaseVerificationError,
+    check_shapes,
+    checksum_problem,
+    refuse_if,
+    stored_problem,
+)
 from careshare.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -62,7 +70,6 @@ MANIFEST_FORMAT = "careshare-release/1"
 CHANGES_FORMAT = "careshare-changes/1"
 CHANGE_DATA_FORMAT = "careshare-cdf/1"  # a manifest stating it names the change data of every changed scope
 COMMIT_ATTEMPTS = 5
-STAGING_MAX_AGE = timedelta(hours=6)  # far longer than any publish run: older staging is abandoned
 
 
 class ReleaseConflict(RuntimeError):
@@ -185,8 +192,7 @@ def publish_release(
                 finish(store, previous, refresh_all=True)
             return outcome(previous, new=False)
         revisions, changed_rows = revise(store, dataset, report_date, parts, previous)
-        staged = stage(store, dataset, report_date, parts, previous, changed_rows, staging_token(now()))
-        promote(store, staged, dataset)
+        upload(store, dataset, report_date, parts, previous, changed_rows)
         stated = {
             "schema": schema,
             "completeness": completeness,
@@ -197,13 +203,10 @@ def publish_release(
             store, dataset, report_date, parts, previous, content, revisions, changed_rows, stated, now()
         )
         key = layout.release_manifest(dataset.name, report_date, manifest["version"])
-        committed = store.put(key, canonical_json(manifest), if_absent=True)
-        store.delete([s.staged_key for s in staged])
-        if committed:
+        if store.put(key, canonical_json(manifest), if_absent=True):
             if previous is not None and not _complete(store, previous):
                 finish(store, previous, refresh_all=True)
             finish(store, manifest, refresh_all=False)
-            remove_abandoned_staging(store, now())
             log.info("released %s %s %s", dataset.name, report_date, layout.version_name(manifest["version"]))
             return outcome(manifest, new=True)
         log.warning("%s %s: another run committed %s first; retrying", dataset.name, report_date, key)
@@ -217,27 +220,20 @@ def current_release(store: ObjectStore, dataset: str, report_date: date) -> Docu
     return read_json(store, layout.release_manifest(dataset, report_date, versions[-1]))
 
 
-def staging_token(moment: datetime) -> str:
-    """Time first, so that abandoned staging can be recognised by age from its key alone."""
-    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-
-
-def stage(
+def upload(
     store: ObjectStore,
     dataset: Dataset,
     report_date: date,
     parts: dict[str, Part],
     previous: Document | None,
     changed_rows: dict[str, ChangeData],
-    token: str,
-) -> list[StagedFile]:
-    """Upload the files that the current release does not already hold, and the change data."""
-    prefix = layout.staging_prefix(dataset.name, report_date, token)
+) -> None:
+    """Upload the files that the current release does not already hold, and the change data, each
+    checked for schema and rows before and for what the store holds after."""
     known = _files_of(previous)
     wanted = [
-        StagedFile(
-            staged_key=layout.staging_file(prefix, part.scope, part.sha256(fmt), fmt),
-            release_key=part.scope.release_file(report_date, part.sha256(fmt), fmt),
+        ReleaseFile(
+            key=part.scope.release_file(report_date, part.sha256(fmt), fmt),
             fmt=fmt,
             sha256=part.sha256(fmt),
             rows=part.rows,
@@ -248,9 +244,8 @@ def stage(
         if known.get((part.scope.label, fmt)) != part.sha256(fmt)
     ]
     changes = [
-        StagedFile(
-            staged_key=layout.staging_file(prefix, change.scope, change.sha256, layout.CHANGE_DATA),
-            release_key=change.scope.change_data_file(report_date, change.sha256),
+        ReleaseFile(
+            key=change.scope.change_data_file(report_date, change.sha256),
             fmt=layout.CHANGE_DATA,
             sha256=change.sha256,
             rows=change.rows,
@@ -260,26 +255,17 @@ def stage(
     ]
     check_shapes(wanted, dataset)
     refuse_if(dataset, "built change data files", _change_data_problems(changes, dataset))
-    in_parallel(lambda f: store.put(f.staged_key, f.data), wanted + changes)
-    return wanted + changes
-
-
-def _change_data_problems(files: list[StagedFile], dataset: Dataset) -> list[str]:
-    found = (change_data_problem(f.release_key, f.data, dataset, f.rows) for f in files)
-    return [problem for problem in found if problem]
-
-
-def promote(store: ObjectStore, staged: list[StagedFile], dataset: Dataset) -> None:
-    """Copy staged files to their release keys and check the checksum the store computed of each."""
-    found = in_parallel(lambda f: store.copy(f.staged_key, f.release_key), staged)
-    wrong = [
-        (f, problem)
-        for f, sha256 in zip(staged, found, strict=True)
-        if (problem := checksum_problem(f.release_key, sha256, f.sha256))
-    ]
+    files = wanted + changes
+    found = in_parallel(lambda f: store.upload(f.key, f.data, f.sha256), files)
+    wrong = [(f, md5, problem) for f, md5 in zip(files, found, strict=True) if (problem := stored_problem(f, md5))]
     # a content address can be an older version's file (a correction reverted): give it its bytes back
-    in_parallel(lambda w: store.put(w[0].release_key, w[0].data), wrong)
-    refuse_if(dataset, "promoted files", [problem for _, problem in wrong])
+    in_parallel(lambda w: store.put(w[0].key, w[0].data), [w for w in wrong if w[1] is not None])
+    refuse_if(dataset, "uploaded files", [problem for _, _, problem in wrong])
+
+
+def _change_data_problems(files: list[ReleaseFile], dataset: Dataset) -> list[str]:
+    found = (change_data_problem(f.key, f.data, dataset, f.rows) for f in files)
+    return [problem for problem in found if problem]
 
 
 def revise(
@@ -365,7 +351,7 @@ def release_manifest(
     moment: datetime,
 ) -> Document:
     """The manifest of the next version; first writes the lists of changed keys it points to.
-    `revisions` and `changed_rows`: what `revise` found (the change data promoted already);
+    `revisions` and `changed_rows`: what `revise` found (the change data uploaded already);
     `stated`: the schema, completeness, inputs and reason it carries."""
     version = previous["version"] + 1 if previous else 1
     before = previous["parts"] if previous else {}
@@ -464,6 +450,11 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
         }
         store.put(entry["manifest"], canonical_json(document), if_absent=True)
 
+    def render(scope: layout.Scope) -> Callable[[Document], None]:
+        """The changelog is written just before each attempt to swap the index, from the index
+        about to be written; a run whose swap loses renders again from the index it then reads."""
+        return lambda index: store.put(scope.changelog, changelog(index).encode())
+
     def index(label: str) -> None:
         scope = scopes[label]
         entry = entry_of(label)
@@ -485,7 +476,7 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
             "current_parquet": scope.current(report_date) if entry["rows"] else None,
         }
         header = {"dataset": dataset, "la_code": scope.la_code}
-        write_changelog(store, scope, swap_json(store, scope.index, with_release(header, version_entry, latest)))
+        swap_json(store, scope.index, with_release(header, version_entry, latest), before_write=render(scope))
 
     labels = [label for label in scopes if entry_of(label)["manifest"] == scopes[label].manifest(report_date, version)]
     in_parallel(council_manifest, labels)
@@ -500,17 +491,6 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
     }
     swap_json(store, layout.dataset_latest(dataset), with_latest(pointer))
     store.put(layout.release_complete(dataset, report_date, version), canonical_json(pointer), if_absent=True)
-
-
-def write_changelog(store: ObjectStore, scope: layout.Scope, index: Document) -> None:
-    """Render the index just written. A release of another date may swap the index meanwhile: render
-    again until the index read after writing is the one rendered (the last writer then saw the newest)."""
-    while True:
-        store.put(scope.changelog, changelog(index).encode())
-        newest = read_json(store, scope.index)
-        if newest is None or newest == index:
-            return
-        index = newest
 
 
 def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None:
@@ -540,14 +520,6 @@ def sync_current_view(store: ObjectStore, manifest: Document, *, refresh_all: bo
             return
         touched |= set(parts) | set(target["withdrawn"])
         target, refresh_all = newest, True
-
-
-def remove_abandoned_staging(store: ObjectStore, moment: datetime) -> list[str]:
-    """Staging left behind by runs that died before their commit."""
-    cutoff = f"{(moment - STAGING_MAX_AGE).astimezone(UTC):%Y%m%dT%H%M%SZ}"
-    abandoned = [key for key in store.keys(f"{layout.STAGING}/") if _staging_time(key) < cutoff]
-    store.delete(abandoned)
-    return abandoned
 
 
 def outcome(manifest: Document, *, new: bool) -> ReleaseOutcome:
@@ -602,8 +574,3 @@ def _complete(store: ObjectStore, manifest: Document) -> bool:
 def _scope(dataset: str, label: str) -> layout.Scope:
     """A scope named in a committed manifest (its code was checked against the reference then)."""
     return layout.Scope(dataset, None if label == "national" else label)
-
-
-def _staging_time(key: str) -> str:
-    parts = key.split("/")
-    return parts[3][:16] if len(parts) > 3 else ""

@@ -1,9 +1,10 @@
-"""Check every file before a manifest names it: its schema and row count before it is staged,
-and, once copied to its release key, the SHA-256 the object store computed over the copy."""
+"""Check every file before a manifest names it: its schema and row count before it is uploaded,
+and, once uploaded to its release key, the digest the object store reports of what it holds."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -19,17 +20,22 @@ class ReleaseVerificationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class StagedFile:
-    staged_key: str
-    release_key: str
+class ReleaseFile:
+    """A file of a release, built and about to be uploaded to its content-addressed key."""
+
+    key: str
     fmt: str
     sha256: str
     rows: int
     data: bytes
 
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.data, usedforsecurity=False).hexdigest()
 
-def check_shapes(files: list[StagedFile], dataset: Dataset) -> None:
-    """Schema and rows of the bytes about to be staged."""
+
+def check_shapes(files: list[ReleaseFile], dataset: Dataset) -> None:
+    """Schema and rows of the bytes about to be uploaded."""
     refuse_if(dataset, "built files", [p for p in (_shape_problem(f, dataset) for f in files) if p])
 
 
@@ -38,27 +44,35 @@ def checksum_problem(key: str, found: str, expected: str) -> str | None:
     return None if found == expected else f"{key}: sha256 {found}, expected {expected}"
 
 
+def stored_problem(uploaded: ReleaseFile, found: str | None) -> str | None:
+    """`found`: the MD5 the store reports of what it holds at the file's key; None if it refused
+    the bytes that arrived because they did not match the SHA-256 sent with them."""
+    if found is None:
+        return f"{uploaded.key}: refused by the store, the bytes that arrived do not match sha256 {uploaded.sha256}"
+    return None if found == uploaded.md5 else f"{uploaded.key}: stored md5 {found}, expected {uploaded.md5}"
+
+
 def refuse_if(dataset: Dataset, what: str, problems: list[str]) -> None:
     if problems:
         raise ReleaseVerificationError(f"{dataset.name}: {len(problems)} {what} failed: " + "; ".join(problems))
 
 
-def _shape_problem(staged: StagedFile, dataset: Dataset) -> str | None:
-    where = staged.release_key
+def _shape_problem(built: ReleaseFile, dataset: Dataset) -> str | None:
+    where = built.key
     try:
-        if staged.fmt == layout.PARQUET:
-            columns, rows = _parquet_shape(staged.data, dataset)
+        if built.fmt == layout.PARQUET:
+            columns, rows = _parquet_shape(built.data, dataset)
         else:
-            columns, rows = _csv_shape(staged.data)
+            columns, rows = _csv_shape(built.data)
     except Exception as error:  # any unreadable file is a failed check, named
-        return f"{where}: unreadable {staged.fmt}: {error}"
+        return f"{where}: unreadable {built.fmt}: {error}"
     expected = (
-        dataset.arrow_schema(without_partitions=True).names if staged.fmt == layout.PARQUET else dataset.column_names
+        dataset.arrow_schema(without_partitions=True).names if built.fmt == layout.PARQUET else dataset.column_names
     )
     if columns != expected:
         return f"{where}: columns {columns}, expected {expected}"
-    if rows != staged.rows:
-        return f"{where}: {rows} rows, expected {staged.rows}"
+    if rows != built.rows:
+        return f"{where}: {rows} rows, expected {built.rows}"
     return None
 
 

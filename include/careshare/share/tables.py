@@ -6,8 +6,8 @@ vNNNN.json` over all report dates, is one table version; they are ordered by `pu
 report date, then release version, for releases stamped in the same second) and numbered from 1.
 The table at version N holds, for every report date, the files of the newest release of that date
 among versions 1..N. A manifest is written once, with If-None-Match, as the release's commit, after
-every file it names is in place: so a listed manifest is a committed release, its files exist, and
-nothing under `_staging/` is ever named. Manifests never change once written, so each is read once
+every file it names is in place: so a listed manifest is a committed release and its files exist.
+Manifests never change once written, so each is read once
 and kept (its files and change data only).
 
 A release committed late (a run that stamped `published_at` before another run's, but committed

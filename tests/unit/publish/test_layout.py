@@ -34,16 +34,6 @@ def test_release_files_are_content_addressed(local_authorities):
         scope.release_file(DAY, "../../x", "csv")
 
 
-def test_staging_never_looks_like_a_council_prefix(local_authorities):
-    """Grants are by `<dataset>/la_code=<code>/`; staging must never fall under one."""
-    scope = layout.Scope.council("location_daily", "E06000001", local_authorities)
-    prefix = layout.staging_prefix("location_daily", DAY, "20201129T061500Z-0123abcd")
-    key = layout.staging_file(prefix, scope, "b" * 64, "parquet")
-    assert key.startswith("_staging/") and "la_code=" not in key
-    with pytest.raises(layout.UncheckedKeyPart):
-        layout.staging_prefix("location_daily", DAY, "../x")
-
-
 def test_committed_versions_are_read_from_manifest_keys():
     prefix = layout.release_prefix("location_daily", DAY)
     keys = [f"{prefix}v0001.json", f"{prefix}v0001.complete.json", f"{prefix}v0012.json", f"{prefix}other.json"]

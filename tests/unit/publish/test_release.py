@@ -3,8 +3,9 @@
 import hashlib
 import io
 import json
+import re
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +19,7 @@ from careshare.publish.changes import Changes
 from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import build_parts, publish_release
 from careshare.publish.revisions import changelog
-from careshare.publish.verify import ReleaseVerificationError, StagedFile, check_shapes
+from careshare.publish.verify import ReleaseFile, ReleaseVerificationError, check_shapes
 from careshare.storage import LocalStore
 from tests.unit.publish.synthetic import synthetic_table
 
@@ -37,6 +38,15 @@ def read_json(store, key):
 def council_rows(store, la_code: str, day: date = DAY) -> pa.Table:
     key = f"location_daily/la_code={la_code}/report_date={day.isoformat()}/part-0.parquet"
     return pq.read_table(io.BytesIO(store.get(key)))
+
+
+def unnamed_release_files(store) -> list[str]:
+    """Files under `_releases/` that no committed release manifest names."""
+    named = set()
+    for key in store.keys("_manifests/"):
+        if layout.committed_versions([key]):
+            named |= set(re.findall(r'"key": "([^"]+)"', store.get(key).decode()))
+    return [k for k in store.keys("") if "/_releases/" in k and k not in named and not k.endswith(".json")]
 
 
 def test_first_release_commits_version_1_with_every_council_discoverable(store, release):
@@ -60,7 +70,7 @@ def test_first_release_commits_version_1_with_every_council_discoverable(store, 
             assert len(data) == file["bytes"]
         assert council_rows(store, la_code).num_rows == rows
     assert read_json(store, "_manifests/location_daily/latest.json")["version"] == 1
-    assert not store.keys("_staging/")
+    assert unnamed_release_files(store) == []
 
 
 def test_the_hive_view_ignores_release_history_and_indexes(tmp_path, local_authorities):
@@ -155,45 +165,42 @@ def test_a_rerun_finishes_a_release_whose_run_died_after_the_commit(store, relea
     assert snapshot(store) == complete
 
 
-def test_a_file_that_lands_wrong_is_never_committed_and_its_release_key_gets_its_bytes(tmp_path, local_authorities):
-    class CorruptingStore(LocalStore):
-        def put(self, key, data, **options):
-            if key.startswith("_staging/") and key.endswith(".parquet"):
-                data = data[:-9] + b"x" + data[-8:]
-            return super().put(key, data, **options)
+class CorruptingStore(LocalStore):
+    """A store whose uploads of files ending in `suffix` land with one byte changed."""
 
-    store = CorruptingStore(tmp_path / "pub")
+    def __init__(self, root, suffix: str) -> None:
+        super().__init__(root)
+        self.suffix = suffix
+
+    def upload(self, key, data, sha256):
+        if key.endswith(self.suffix):
+            data = data[:-9] + b"x" + data[-8:]
+        return super().upload(key, data, sha256)
+
+
+def test_a_file_that_lands_wrong_is_never_committed_and_its_release_key_gets_its_bytes(tmp_path, local_authorities):
+    store = CorruptingStore(tmp_path / "pub", ".parquet")
     table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS)
-    with pytest.raises(ReleaseVerificationError, match=r"3 promoted files failed.*sha256"):
+    with pytest.raises(ReleaseVerificationError, match=r"3 uploaded files failed.*stored md5"):
         publish_release(store, LOCATION_DAILY, DAY, table, local_authorities, schema=schema_reference(LOCATION_DAILY))
     release_files = [k for k in store.keys("") if "/_releases/" in k]
     assert len(release_files) == 2 * len(COUNCILS)
-    assert [k for k in store.keys("") if not k.startswith("_staging/") and k not in release_files] == []
+    assert [k for k in store.keys("") if k not in release_files] == []
     for key in release_files:  # unnamed, but a content address always holds its content
         assert hashlib.sha256(store.get(key)).hexdigest() == key.rsplit("/", 1)[1].split(".")[0]
 
 
-def test_a_built_file_with_other_rows_or_unreadable_bytes_is_never_staged(local_authorities):
+def test_a_built_file_with_other_rows_or_unreadable_bytes_is_never_uploaded(local_authorities):
     part = build_parts(synthetic_table(LOCATION_DAILY, DAY, COUNCILS), LOCATION_DAILY, local_authorities)["E08000035"]
 
-    def built(fmt: str, rows: int, data: bytes) -> StagedFile:
-        return StagedFile(f"_staging/x.{fmt}", f"x.{fmt}", fmt, part.sha256(fmt), rows, data)
+    def built(fmt: str, rows: int, data: bytes) -> ReleaseFile:
+        return ReleaseFile(f"x.{fmt}", fmt, part.sha256(fmt), rows, data)
 
     check_shapes([built(fmt, 4, part.files[fmt]) for fmt in layout.FORMATS], LOCATION_DAILY)
     with pytest.raises(ReleaseVerificationError, match=r"2 built files failed: x.parquet: 4 rows, expected 5; x.csv: "):
         check_shapes([built(fmt, 5, part.files[fmt]) for fmt in layout.FORMATS], LOCATION_DAILY)
     with pytest.raises(ReleaseVerificationError, match=r"x.parquet: unreadable parquet"):
         check_shapes([built(layout.PARQUET, 4, b"PAR1 not really")], LOCATION_DAILY)
-
-
-def test_abandoned_staging_is_removed_and_fresh_staging_kept(store, release):
-    now = datetime(2020, 11, 29, 6, 0, tzinfo=UTC)
-    old = layout.staging_prefix("location_daily", DAY, f"{now - timedelta(hours=7):%Y%m%dT%H%M%SZ}-0000aaaa")
-    fresh = layout.staging_prefix("location_daily", DAY, f"{now - timedelta(minutes=5):%Y%m%dT%H%M%SZ}-0000bbbb")
-    store.put(f"{old}E06000001/{'a' * 64}.parquet", b"left by a run that died")
-    store.put(f"{fresh}E06000001/{'b' * 64}.parquet", b"a run in progress")
-    release(synthetic_table(LOCATION_DAILY, DAY, COUNCILS), DAY, now=lambda: now)
-    assert store.keys("_staging/") == [f"{fresh}E06000001/{'b' * 64}.parquet"]
 
 
 def test_concurrent_runs_with_the_same_rows_commit_one_version(store, release):
@@ -289,17 +296,11 @@ def test_a_correction_writes_change_data_for_each_scope_whose_rows_differ_named_
         rows = pq.read_table(io.BytesIO(data))
         assert rows.column("_change_type").to_pylist() == kinds and named["rows"] == len(kinds)
         assert read_json(store, entry["manifest"])["change_data"] == named, "the council's manifest names it too"
-    assert not store.keys("_staging/")
+    assert unnamed_release_files(store) == []
 
 
 def test_change_data_that_lands_wrong_is_never_committed(tmp_path, local_authorities):
-    class CorruptingStore(LocalStore):
-        def put(self, key, data, **options):
-            if key.startswith("_staging/") and key.endswith(".cdf.parquet"):
-                data = data[:-9] + b"x" + data[-8:]
-            return super().put(key, data, **options)
-
-    store = CorruptingStore(tmp_path / "pub")
+    store = CorruptingStore(tmp_path / "pub", ".cdf.parquet")
 
     def publish(edition: int):
         table = synthetic_table(LOCATION_DAILY, DAY, COUNCILS, edition=edition)
@@ -308,6 +309,6 @@ def test_change_data_that_lands_wrong_is_never_committed(tmp_path, local_authori
         )
 
     publish(0)
-    with pytest.raises(ReleaseVerificationError, match=r"3 promoted files failed.*cdf\.parquet: sha256"):
+    with pytest.raises(ReleaseVerificationError, match=r"3 uploaded files failed.*cdf\.parquet: stored md5"):
         publish(1)
     assert layout.committed_versions(store.keys("_manifests/location_daily/report_date=2020-11-28/")) == [1]
