@@ -1,4 +1,4 @@
-"""The README's consumer guide runs as written, against published releases on a local S3 endpoint
+"""The consumer guide (docs/reading-the-data.md) runs as written, against published releases on a local S3 endpoint
 (only the bucket name and the endpoint are substituted), and every reader in it gets the types the
 data dictionary documents."""
 
@@ -27,8 +27,7 @@ FIRST, CORRECTED, WITHDRAWN = date(2020, 11, 30), date(2020, 12, 1), date(2020, 
 
 
 def guide_snippets() -> list[str]:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    guide = readme[readme.index("## Reading the published data") : readme.index("## Access")]
+    guide = (REPO_ROOT / "docs" / "reading-the-data.md").read_text(encoding="utf-8")
     return re.findall(r"```python\n(.*?)```", guide, flags=re.DOTALL)
 
 
@@ -44,7 +43,7 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def guide(s3_endpoint, s3_client, local_authorities, folder) -> dict:
-    """The namespace the README's snippets leave."""
+    """The namespace the guide's snippets leave."""
     bucket = f"careshare-guide-{uuid.uuid4().hex[:10]}"
     create_buckets(s3_client, bucket)
     store = open_store(f"s3://{bucket}", s3_client)
@@ -77,7 +76,7 @@ def guide(s3_endpoint, s3_client, local_authorities, folder) -> dict:
     namespace: dict = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
-        exec(compile(code, "README.md", "exec"), namespace)
+        exec(compile(code, "docs/reading-the-data.md", "exec"), namespace)
     return namespace
 
 

@@ -1,5 +1,5 @@
 """A profile issued by careshare.share.tokens, read by the real delta-sharing client through the
-real server: the recipient sees its own council's rows, the README's pandas snippet runs as
+real server: the recipient sees its own council's rows, the guide's pandas snippet runs as
 written; once its token is revoked, rotated out or expired the server answers 401 and the client
 reads nothing."""
 
@@ -57,7 +57,7 @@ def refused(profile) -> bool:
 
 
 def one_day(day: str) -> str:
-    """The README's date filter ("Read through Delta Sharing")."""
+    """The guide's date filter ("Read through Delta Sharing")."""
     return json.dumps(
         {
             "op": "equal",
@@ -91,18 +91,18 @@ def test_revoked_rotated_and_expired_tokens_get_401(server, tmp_path):
     assert refused(expired)
 
 
-def readme_pandas_snippet() -> str:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Read through Delta Sharing") :]
+def guide_pandas_snippet() -> str:
+    guide = (REPO_ROOT / "docs" / "access-and-sharing.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Read through Delta Sharing") :]
     return re.search(r"```python\n(.*?)```", section, flags=re.DOTALL).group(1)
 
 
-def test_the_readmes_pandas_snippet_runs_with_an_issued_profile(server, tmp_path, monkeypatch):
+def test_the_guides_pandas_snippet_runs_with_an_issued_profile(server, tmp_path, monkeypatch):
     _, tokens = server
     profile_of(server, tmp_path, tokens.issue("la-e08000035", timedelta(days=1)), "profile.share")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(readme_pandas_snippet(), "README.md", "exec"), namespace)
+    exec(compile(guide_pandas_snippet(), "docs/access-and-sharing.md", "exec"), namespace)
     assert set(namespace["frame"]["la_code"]) == {LEEDS}
     assert namespace["day"].empty  # the story publishes no 2020-11-30
     assert set(namespace["then"]["la_code"]) == {LEEDS}
