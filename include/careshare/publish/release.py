@@ -453,7 +453,11 @@ def finish(store: ObjectStore, manifest: Document, *, refresh_all: bool) -> None
     def render(scope: layout.Scope) -> Callable[[Document], None]:
         """The changelog is written just before each attempt to swap the index, from the index
         about to be written; a run whose swap loses renders again from the index it then reads."""
-        return lambda index: store.put(scope.changelog, changelog(index).encode())
+
+        def write(index: Document) -> None:
+            store.put(scope.changelog, changelog(index).encode())
+
+        return write
 
     def index(label: str) -> None:
         scope = scopes[label]
