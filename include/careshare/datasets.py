@@ -22,6 +22,7 @@ from careshare.feeds import (
     TRANSITION,
     YES_NO,
 )
+from careshare.status import PublishedFeedStatus
 
 PARTITION_COLUMNS = ("la_code", "report_date")
 NATIONAL_PARTITION_COLUMNS = ("report_date",)
@@ -30,12 +31,13 @@ NAME_MATCH_THRESHOLD = 0.9
 MATCH_METHODS = ("crosswalk", "location_id", "ods_code", "name_postcode")
 REGION_CODE_PATTERN = r"^E12[0-9]{6}$"
 
-FEED_LOADED, FEED_FAILED, FEED_MISSING, FEED_NOT_COLLECTED = "loaded", "failed", "missing", "not_collected"
 FEED_STATUSES = {
-    FEED_LOADED: "the feed's file for the date was loaded",
-    FEED_FAILED: "a file arrived but could not be used or failed a critical quality rule (the rule says which)",
-    FEED_MISSING: "no file: none appeared while the fetch waited for it, or none was delivered",
-    FEED_NOT_COLLECTED: (
+    PublishedFeedStatus.LOADED: "the feed's file for the date was loaded",
+    PublishedFeedStatus.FAILED: (
+        "a file arrived but could not be used or failed a critical quality rule (the rule says which)"
+    ),
+    PublishedFeedStatus.MISSING: "no file: none appeared while the fetch waited for it, or none was delivered",
+    PublishedFeedStatus.NOT_COLLECTED: (
         f"the contract does not collect the feed on the date (the CQC form at weekends from {CQC_WEEKDAYS_ONLY_FROM} "
         f"and after {CQC_FORM_LAST_DAY}, ct_home_care before {TRANSITION}): an expected absence, not missing"
     ),

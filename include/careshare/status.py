@@ -47,6 +47,15 @@ class DeliveryStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class PublishedFeedStatus(StrEnum):
+    """How the published datasets state each feed of a report date (`<feed>_status`, manifests)."""
+
+    LOADED = "loaded"
+    FAILED = "failed"
+    MISSING = "missing"  # due, and no file came
+    NOT_COLLECTED = "not_collected"  # the contract does not collect the feed on the date
+
+
 class StageStatus(StrEnum):
     """A `careshare run` stage: whether the day can go on."""
 

@@ -13,10 +13,9 @@ from datetime import date
 
 import pandas as pd
 
-from careshare.datasets import FEED_FAILED, FEED_LOADED, FEED_MISSING, FEED_NOT_COLLECTED
 from careshare.feeds import FEEDS, FeedSpec
 from careshare.publish.catalog import Document
-from careshare.status import FeedDayStatus
+from careshare.status import FeedDayStatus, PublishedFeedStatus
 from careshare.warehouse import Warehouse
 
 NO_DELIVERY_RULE = "delivery.missing"
@@ -32,13 +31,13 @@ OUTSIDE_COLLECTION = "the contract does not collect the feed on this date"
 @dataclass(frozen=True)
 class FeedState:
     feed: str
-    status: str
+    status: PublishedFeedStatus
     reason: str | None = None
     rule: str | None = None
 
     @property
     def collected(self) -> bool:
-        return self.status != FEED_NOT_COLLECTED
+        return self.status != PublishedFeedStatus.NOT_COLLECTED
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,8 @@ class Completeness:
 
     @property
     def complete(self) -> bool:
-        return all(state.status in (FEED_LOADED, FEED_NOT_COLLECTED) for state in self.feeds)
+        settled = (PublishedFeedStatus.LOADED, PublishedFeedStatus.NOT_COLLECTED)
+        return all(state.status in settled for state in self.feeds)
 
     def document(self) -> Document:
         """The block a release manifest and each council's manifest carry."""
@@ -65,8 +65,8 @@ def summary(document: Document | None) -> Document | None:
     if document is None:
         return None
     by_status = {
-        status: sorted(feed for feed, state in document["feeds"].items() if state["status"] == status)
-        for status in (FEED_FAILED, FEED_MISSING)
+        status.value: sorted(feed for feed, state in document["feeds"].items() if state["status"] == status)
+        for status in (PublishedFeedStatus.FAILED, PublishedFeedStatus.MISSING)
     }
     return {"complete": document["complete"], **by_status, "not_collected": sorted(document["not_collected"])}
 
@@ -93,10 +93,10 @@ def feed_state(spec: FeedSpec, report_date: date, status: str | None, rule: str 
     maps the statuses the same way."""
     feed = spec.feed.value
     if status == FeedDayStatus.LOADED:
-        return FeedState(feed, FEED_LOADED)
+        return FeedState(feed, PublishedFeedStatus.LOADED)
     if status == FeedDayStatus.ABSENT or (status is None and not spec.expected_on(report_date)):
-        return FeedState(feed, FEED_NOT_COLLECTED, OUTSIDE_COLLECTION)
+        return FeedState(feed, PublishedFeedStatus.NOT_COLLECTED, OUTSIDE_COLLECTION)
     if status == FeedDayStatus.FAILED and rule != NO_DELIVERY_RULE:
-        return FeedState(feed, FEED_FAILED, _failure_reason(rule), rule)
+        return FeedState(feed, PublishedFeedStatus.FAILED, _failure_reason(rule), rule)
     reason = EXPIRED if status == FeedDayStatus.EXPIRED else NOT_RECORDED if status is None else NOT_DELIVERED
-    return FeedState(feed, FEED_MISSING, reason, rule)
+    return FeedState(feed, PublishedFeedStatus.MISSING, reason, rule)

@@ -1,4 +1,4 @@
--- Report dates whose feed-day state (feed_day holds settled states only: loaded, absent, failed)
+-- Report dates whose feed-day state (feed_day holds settled states only: loaded, absent, expired, failed)
 -- no publish run was handed: never handed, or changed since (a correction loaded, a failed day
 -- reloaded). Whether the date is ready is decided by the caller.
 SELECT DISTINCT f.report_date
