@@ -65,6 +65,17 @@ class LocalAuthorities:
         except KeyError:
             raise UnknownLocalAuthority(f"{code!r} is not an ONS code in the reference") from None
 
+    def with_predecessors(self, codes: set[str]) -> frozenset[str]:
+        """`codes` and every council they replace, followed back."""
+        found = set(codes)
+        pending = list(codes)
+        while pending:
+            replaced = self.get(pending.pop()).replaces
+            if replaced and replaced not in found:
+                found.add(replaced)
+                pending.append(replaced)
+        return frozenset(found)
+
     def valid_on(self, day: date) -> list[LocalAuthority]:
         return [r for r in self._rows if r.valid_on(day)]
 

@@ -13,9 +13,5 @@ def some_councils(authorities: LocalAuthorities, *names: str) -> LocalAuthoritie
     missing = wanted - {row.name for row in chosen}
     if missing:
         raise ValueError(f"no council called {sorted(missing)} in the reference")
-    codes = {row.code for row in chosen}
-    for row in chosen:
-        while row.replaces:
-            row = authorities.get(row.replaces)
-            codes.add(row.code)
+    codes = authorities.with_predecessors({row.code for row in chosen})
     return LocalAuthorities([row for row in authorities if row.code in codes])

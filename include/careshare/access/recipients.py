@@ -111,14 +111,7 @@ def _group_codes(where: str, group: dict[str, Any], reference: LocalAuthorities,
 
 
 def _with_predecessors(codes: set[str], reference: LocalAuthorities, inherit: bool) -> frozenset[str]:
-    found = set(codes)
-    pending = list(codes) if inherit else []
-    while pending:
-        replaced = reference.get(pending.pop()).replaces
-        if replaced and replaced not in found:
-            found.add(replaced)
-            pending.append(replaced)
-    return frozenset(found)
+    return reference.with_predecessors(codes) if inherit else frozenset(codes)
 
 
 def _identity_problems(recipients: list[Recipient]) -> list[str]:
