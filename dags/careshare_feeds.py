@@ -79,11 +79,12 @@ def feed_dag(feed: str):
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
-            endpoint, landing = feed_sources()
+            built = platform()
+            endpoint, landing = feed_sources(built)
             since = context["ti"].get_first_reschedule_date(context) or utcnow()
             try:
                 outcome = fetch_feed_day(
-                    platform(), feed, report_date(context), endpoint=endpoint, landing=landing, waiting_since=since
+                    built, feed, report_date(context), endpoint=endpoint, landing=landing, waiting_since=since
                 )
             except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
@@ -111,9 +112,10 @@ def feed_dag(feed: str):
             from careshare_airflow.feed_sources import feed_sources
             from careshare_airflow.runtime import platform, report_date
 
-            endpoint, landing = feed_sources()
+            built = platform()
+            endpoint, landing = feed_sources(built)
             try:
-                checks = recheck_past_days(platform(), feed, report_date(context), endpoint=endpoint, landing=landing)
+                checks = recheck_past_days(built, feed, report_date(context), endpoint=endpoint, landing=landing)
             except SourcePermanent as refused:
                 raise AirflowFailException(str(refused)) from None
             for check in checks:

@@ -19,6 +19,7 @@ class Platform:
     raw_archive: ObjectStore
     publication: ObjectStore
     quality: ObjectStore
+    landing: ObjectStore | None = None  # the landing folder or bucket of feed files, when the deployment has one
 
     @classmethod
     def from_settings(cls, settings: Settings, s3_client: Any = None) -> Platform:
@@ -28,6 +29,7 @@ class Platform:
             raw_archive=open_store(settings.raw_archive_uri, s3_client),
             publication=open_store(settings.publish_uri, s3_client),
             quality=open_store(settings.quality_uri, s3_client),
+            landing=open_store(settings.landing_uri, s3_client) if settings.landing_uri else None,
         )
 
     @cached_property

@@ -7,20 +7,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from careshare.resources import Platform
     from careshare.sources.delivery import FeedEndpoint
     from careshare.storage import ObjectStore
 
 
-def feed_sources() -> tuple[FeedEndpoint | None, ObjectStore | None]:
+def feed_sources(platform: Platform) -> tuple[FeedEndpoint | None, ObjectStore | None]:
+    """The export API from its connection and the platform's landing area: at least one."""
     from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
-    from careshare_airflow.runtime import FEEDS_CONN_ID, feed_endpoint, landing_store
+    from careshare_airflow.runtime import FEEDS_CONN_ID, feed_endpoint
 
     try:
         endpoint = feed_endpoint()
     except AirflowNotFoundException:
         endpoint = None  # a landing-only deployment
-    landing = landing_store()
+    landing = platform.landing
     if endpoint is None and landing is None:
         raise AirflowFailException(
             f"no feed source: define the {FEEDS_CONN_ID} connection or set CARESHARE_LANDING_URI (or both)"

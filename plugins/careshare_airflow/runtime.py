@@ -5,6 +5,7 @@ Everything here is imported at DAG parse time, so heavy modules are imported ins
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,6 @@ if TYPE_CHECKING:
     from careshare.pipeline import FeedEndpoint
     from careshare.resources import Platform
     from careshare.sources.cqc_directory import DirectoryClient
-    from careshare.storage import ObjectStore
 
 FEEDS_CONN_ID = "careshare_feeds"
 DIRECTORY_CONN_ID = "careshare_cqc_directory"
@@ -65,14 +65,26 @@ def _allows_insecure_http(conn) -> bool:
 
 
 def platform() -> Platform:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from careshare.config import Settings
     from careshare.resources import Platform
 
-    built = Platform.from_settings(Settings.from_env(), S3Hook(aws_conn_id=S3_CONN_ID).get_conn())
+    built = Platform.from_settings(Settings.from_env(), s3_client())
     built.warehouse.require_migrated()
     return built
+
+
+def s3_client() -> Any:
+    """The S3 client of the `careshare_s3` connection, one per process while the connection is
+    unchanged: a new botocore client loads its service model again (about 0.3 s), and a process that
+    runs several tasks (`dag.test` runs them all in one) would pay that in every task."""
+    return _s3_client_for(_connection(S3_CONN_ID).get_uri())
+
+
+@functools.lru_cache(maxsize=4)
+def _s3_client_for(_connection_uri: str) -> Any:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id=S3_CONN_ID).get_conn()
 
 
 def feed_endpoint() -> FeedEndpoint:
@@ -87,17 +99,3 @@ def directory_client() -> DirectoryClient:
 
     conn = _connection(DIRECTORY_CONN_ID)
     return DirectoryClient(_base_url(conn), conn.password or "", allow_insecure_http=_allows_insecure_http(conn))
-
-
-def landing_store() -> ObjectStore | None:
-    """The landing folder or bucket, when this deployment has one (CARESHARE_LANDING_URI)."""
-    from careshare.config import Settings
-
-    uri = Settings.from_env().landing_uri
-    if not uri:
-        return None
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    from careshare.storage import open_store
-
-    return open_store(uri, S3Hook(aws_conn_id=S3_CONN_ID).get_conn() if uri.startswith("s3://") else None)

@@ -74,16 +74,9 @@ class LocalEnvironment:
             return None
         return FeedEndpoint(self.feeds_url, self.feeds_key, allow_insecure_http=self.allow_insecure_http)
 
-    def landing(self) -> ObjectStore | None:
-        from careshare.storage import open_store
-
-        uri = self.settings.landing_uri
-        if not uri:
-            return None
-        return open_store(uri, self.s3_client() if uri.startswith("s3://") else None)
-
-    def feed_sources(self) -> tuple[FeedEndpoint | None, ObjectStore | None]:
-        endpoint, landing = self.feed_endpoint(), self.landing()
+    def feed_sources(self, platform: Platform) -> tuple[FeedEndpoint | None, ObjectStore | None]:
+        """The export API from the environment and the platform's landing area: at least one."""
+        endpoint, landing = self.feed_endpoint(), platform.landing
         if endpoint is None and landing is None:
             raise NotConfigured(
                 "no feed source: set CARESHARE_FEEDS_URL and CARESHARE_FEEDS_KEY, or CARESHARE_LANDING_URI"

@@ -87,7 +87,7 @@ def _fetch(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.pipeline import fetch_feed_day
     from careshare.status import FetchStatus
 
-    endpoint, landing = run.environment.feed_sources()
+    endpoint, landing = run.environment.feed_sources(run.platform)
     outcomes = [fetch_feed_day(run.platform, feed, day, endpoint=endpoint, landing=landing) for feed in FEEDS]
     parts = [
         f"{o.feed} {o.status} {(o.sha256 or '')[:12]}"
@@ -135,7 +135,7 @@ def _recheck(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.pipeline import recheck_past_days
     from careshare.status import NEEDS_ATTENTION, CheckOutcome
 
-    endpoint, landing = run.environment.feed_sources()
+    endpoint, landing = run.environment.feed_sources(run.platform)
     checks = [c for f in FEEDS for c in recheck_past_days(run.platform, f, day, endpoint=endpoint, landing=landing)]
     news = [
         f"{c.feed} {c.report_date} {c.status}" + (f" ({c.message})" if c.message else "")
