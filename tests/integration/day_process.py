@@ -2,16 +2,23 @@
 HTTP, archive, load, merge, publish. With a crash point named, the process kills itself
 (SIGKILL: no cleanup, no exception handlers) the moment it reaches that point.
 
-    python -m tests.integration.day_process 2020-12-01 [crash-point]
+    python -m tests.integration.day_process serve
 
-Configuration is the command line's: CARESHARE_* variables (include/careshare/cli/environment.py).
+starts a server that imports the command line, its stages and GX once, then answers each request
+on stdin (a JSON line: {"runs": [{"day", "crash", "env", "output"}, ...]}) by forking one process
+per run, all at once, and writing one JSON line of their return codes (-9 for SIGKILL) when all
+have ended. Each forked process is such a worker: the request's environment only (configuration is
+the command line's, CARESHARE_* variables, include/careshare/cli/environment.py), its output to the
+named file, nothing of the server's state but the imported modules.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +84,55 @@ def run_day(day: str) -> int:
     return 0
 
 
+def warm_up() -> None:
+    """What every run imports, imported once before the server forks."""
+    import great_expectations  # noqa: F401
+
+    import careshare.merge
+    import careshare.pipeline
+    import careshare.publish
+    import careshare.quality.validate  # noqa: F401
+
+
+def worker(run: dict[str, Any]) -> int:
+    """In the forked process: become the worker the request describes and run its day."""
+    output = os.open(run["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(0)
+    os.environ.clear()
+    os.environ.update(run["env"])
+    try:
+        if run.get("crash"):
+            CRASH_POINTS[run["crash"]]()
+        return run_day(run["day"])
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def return_code(status: int) -> int:
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def serve() -> None:
+    warm_up()
+    for line in sys.stdin:
+        sys.stdout.flush()
+        children = []
+        for run in json.loads(line)["runs"]:
+            child = os.fork()
+            if child == 0:
+                os._exit(worker(run))
+            children.append(child)
+        codes = [return_code(os.waitpid(child, 0)[1]) for child in children]
+        print(json.dumps({"returncodes": codes}), flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2:
-        CRASH_POINTS[sys.argv[2]]()
-    sys.exit(run_day(sys.argv[1]))
+    if sys.argv[1:] != ["serve"]:
+        sys.exit("usage: python -m tests.integration.day_process serve")
+    serve()

@@ -1,15 +1,18 @@
 """Worker processes killed at every stage boundary, and two workers on the same date at once.
 
-Each run is a real `careshare run day` process (tests/integration/day_process.py) fetching from the HTTP simulator,
-writing to the moto S3 endpoint and a warehouse file or database. After a crash, what a reader can
+Each run is a real `careshare run day` process (tests/integration/day_process.py, forked from a
+server that has imported the command line and GX once) fetching from the HTTP simulator, writing to
+the moto S3 endpoint and a warehouse file or database. After a crash, what a reader can
 see holds no partial day; a rerun then leaves the publication, the warehouse and the registry equal
 to those of a run that was never interrupted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -39,6 +42,7 @@ pytestmark = pytest.mark.slow
 
 DAY = date(2020, 12, 1)  # the overlap: all three feeds
 FEEDS_KEY = "crash-feeds-key"
+RUN_TIMEOUT = 600  # seconds a request's workers may take
 # what differs between two runs of the same inputs by nature: clocks and run tokens
 VOLATILE_COLUMNS = re.compile(r"(_at|_seconds|run_id|received|duration)$")
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # in texts: a release reason's "received ..."
@@ -65,14 +69,60 @@ def simulator(world):
         yield server
 
 
+class Workers:
+    """The day-process server: `run` forks one worker process per request, all at once, and
+    returns each one's exit code and output once all have ended."""
+
+    def __init__(self, outputs: Path) -> None:
+        self.outputs = outputs
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.day_process", "serve"],
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, *runs: tuple[dict[str, str], str | None]) -> list[tuple[int, str]]:
+        files = [self.outputs / f"run-{uuid.uuid4().hex[:8]}.log" for _ in runs]
+        request = [
+            {"day": DAY.isoformat(), "crash": crash, "env": env, "output": str(file)}
+            for (env, crash), file in zip(runs, files, strict=True)
+        ]
+        assert self.server.stdin and self.server.stdout
+        self.server.stdin.write(json.dumps({"runs": request}) + "\n")
+        self.server.stdin.flush()
+        ready, _, _ = select.select([self.server.stdout], [], [], RUN_TIMEOUT)
+        if not ready:
+            self.server.kill()
+            raise AssertionError(f"no answer from the day-process server in {RUN_TIMEOUT} s: {files}")
+        answer = self.server.stdout.readline()
+        if not answer:
+            raise AssertionError(f"the day-process server ended (exit {self.server.wait(timeout=10)})")
+        codes = json.loads(answer)["returncodes"]
+        return [(code, file.read_text(errors="replace")) for code, file in zip(codes, files, strict=True)]
+
+    def stop(self) -> None:
+        assert self.server.stdin
+        self.server.stdin.close()
+        self.server.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    server = Workers(tmp_path_factory.mktemp("day-processes"))
+    yield server
+    server.stop()
+
+
 class Deployment:
     """A warehouse and three buckets of their own, with the councils and the directory loaded."""
 
-    def __init__(self, warehouse_url: str, s3_client, s3_endpoint: str, simulator, world, home: Path):
+    def __init__(self, workers: Workers, warehouse_url: str, s3_client, s3_endpoint: str, simulator, world, home: Path):
         suffix = uuid.uuid4().hex[:10]
         self.buckets = {kind: f"careshare-crash-{kind}-{suffix}" for kind in ("raw", "published", "quality")}
         create_buckets(s3_client, *self.buckets.values())
-        self.s3_client, self.warehouse_url = s3_client, warehouse_url
+        self.workers, self.s3_client, self.warehouse_url = workers, s3_client, warehouse_url
         self.environment = {
             **os.environ,
             "CARESHARE_HOME": str(home),
@@ -90,18 +140,15 @@ class Deployment:
         load_reference(reference, world)
         reference.warehouse.engine.dispose()
 
-    def start(self, crash: str | None = None) -> subprocess.Popen:
-        command = [sys.executable, "-m", "tests.integration.day_process", DAY.isoformat(), *([crash] if crash else [])]
-        return subprocess.Popen(
-            command, cwd=REPO_ROOT, env=self.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-
     def run(self, crash: str | None = None) -> int:
-        process = self.start(crash)
-        output, _ = process.communicate(timeout=600)
-        if process.returncode not in (0, -signal.SIGKILL):
-            raise AssertionError(output.decode(errors="replace")[-3000:])
-        return process.returncode
+        [(code, output)] = self.workers.run((self.environment, crash))
+        if code not in (0, -signal.SIGKILL):
+            raise AssertionError(output[-3000:])
+        return code
+
+    def run_together(self, count: int) -> list[tuple[int, str]]:
+        """`count` workers on the day at the same time."""
+        return self.workers.run(*[(self.environment, None)] * count)
 
     def published(self) -> dict[str, bytes]:
         return reader_objects(open_store(f"s3://{self.buckets['published']}", self.s3_client))
@@ -150,20 +197,20 @@ def databases(request):
 
 
 @pytest.fixture
-def deploy(backend, databases, tmp_path, s3_client, s3_endpoint, simulator, world):
+def deploy(workers, backend, databases, tmp_path, s3_client, s3_endpoint, simulator, world):
     def make() -> Deployment:
         home = tmp_path / f"home-{uuid.uuid4().hex[:6]}"
         home.mkdir()
-        return Deployment(databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
+        return Deployment(workers, databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
 
     return make
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(backend, databases, tmp_path_factory, s3_client, s3_endpoint, simulator, world):
+def uninterrupted(workers, backend, databases, tmp_path_factory, s3_client, s3_endpoint, simulator, world):
     """The state a run that was never interrupted leaves, on the backend under test."""
     home = tmp_path_factory.mktemp(f"uninterrupted-{backend}")
-    deployment = Deployment(databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
+    deployment = Deployment(workers, databases(backend, home), s3_client, s3_endpoint, simulator, world, home)
     assert deployment.run() == 0
     return deployment.published(), deployment.warehouse()
 
@@ -220,9 +267,8 @@ def referenced_files(manifest: bytes) -> list[str]:
 def test_two_workers_on_the_same_date_commit_one_release_and_no_duplicate_rows(deploy, uninterrupted):
     deployment = deploy()
 
-    first, second = deployment.start(), deployment.start()
-    outputs = [process.communicate(timeout=600)[0].decode(errors="replace") for process in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], outputs
+    runs = deployment.run_together(2)
+    assert [code for code, _ in runs] == [0, 0], [output for _, output in runs]
 
     published, warehouse = deployment.published(), deployment.warehouse()
     assert [key.rsplit("/", 1)[1] for key in day_manifests(published)] == ["v0001.json"] * 3
