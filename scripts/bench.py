@@ -206,7 +206,7 @@ def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "careshare_dev.local_s3", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -218,7 +218,7 @@ def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.05)
     server.terminate()
-    raise RuntimeError(f"moto_server did not start on port {port}")
+    raise RuntimeError(f"moto's S3 server did not start on port {port}")
 
 
 def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "") -> None:

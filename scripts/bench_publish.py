@@ -16,7 +16,6 @@ from datetime import date
 
 import boto3
 import pyarrow as pa
-from moto.server import ThreadedMotoServer
 
 from careshare.config import Settings
 from careshare.councils import load_local_authorities
@@ -24,6 +23,7 @@ from careshare.datasets import LOCATION_DAILY
 from careshare.publish.dictionary import schema_reference
 from careshare.publish.release import publish_release
 from careshare.storage import open_store
+from careshare_dev.local_s3 import threaded_moto_server
 
 DAY = date(2020, 12, 1)
 
@@ -52,7 +52,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = threaded_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="eu-west-2")

@@ -148,11 +148,10 @@ def _run(days: list[date], task_logs: TaskLogFiles) -> list[FinishedRun]:
 
 
 def _start_s3():
-    from moto.server import ThreadedMotoServer
-
     from careshare.storage import open_store  # noqa: F401  (fail early if the package is missing)
+    from careshare_dev.local_s3 import threaded_moto_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = threaded_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"

@@ -36,7 +36,6 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "measure")
 
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from careshare.config import Settings
     from careshare.councils import load_local_authorities
@@ -48,9 +47,10 @@ def main() -> None:
     from careshare.reference_load import load_directory, load_local_authority_reference
     from careshare.resources import Platform
     from careshare.sources.cqc_directory import DirectoryClient
+    from careshare_dev.local_s3 import threaded_moto_server
     from careshare_sim import SimulatorServer, World
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = threaded_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="eu-west-2")

@@ -32,11 +32,11 @@ def local_authorities() -> LocalAuthorities:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from careshare_dev.local_s3 import threaded_moto_server
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = threaded_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

@@ -17,8 +17,8 @@ from tests.conftest import REFERENCE_CSV, S3_REGION
 
 SERVER = """
 import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+from careshare_dev.local_s3 import threaded_moto_server
+server = threaded_moto_server()
 server.start()
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
