@@ -16,8 +16,9 @@ report (linked from `check_published` and `quality_report`).
 
 **Gate.** `merge` runs the merge checks inside its transaction and `validate` runs them again on
 what is about to be published; `check_published` runs the dataset suites. A failed check fails
-the run without retries (dataset or rule, date, figures and report link in the message), and
-`publish` does not run for that date.
+the run without retries (dataset or rule, date, figures and report link in the message; the task
+builds the date's report first and links it as its "Quality report"), and `publish` does not run
+for that date.
 
 **Schedule.** On any feed's staged Asset, and a sweep every `CARESHARE_PUBLISH_SWEEP` (cron, UK
 time, default every 15 minutes). A run takes the dates of its triggering events (extra
@@ -58,14 +59,25 @@ log = logging.getLogger("careshare_publish")  # the DAG file is imported under a
 
 
 @contextmanager
-def failing_for_good(*errors: type[Exception]) -> Iterator[None]:
-    """A broken invariant does not heal on retry: fail the task at once, the rule in the message."""
+def failing_for_good(report_date: str, context) -> Iterator[None]:
+    """A broken invariant does not heal on retry: fail the task at once, the rule in the message,
+    with the link to the date's quality report, built for it."""
+    from datetime import date
+
     from airflow.sdk.exceptions import AirflowFailException
+
+    from careshare.matching import CrosswalkError
+    from careshare.merge import MergeCheckFailed
+    from careshare.pipeline import merge_failure
+    from careshare_airflow.quality import announce_report
+    from careshare_airflow.runtime import platform
 
     try:
         yield
-    except errors as failed:
-        raise AirflowFailException(str(failed)) from failed
+    except (MergeCheckFailed, CrosswalkError) as failed:
+        gate = merge_failure(platform(), date.fromisoformat(report_date), failed)
+        announce_report(context, gate.report_url)
+        raise AirflowFailException(gate.failure) from failed
 
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
@@ -112,26 +124,25 @@ def careshare_publish():
             log.info(note)
         return [day.isoformat() for day in ready]
 
-    @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
-    def merge(report_date: str) -> str:
+    @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def merge(report_date: str, **context) -> str:
         from datetime import date
 
-        from careshare.matching import CrosswalkError
-        from careshare.merge import MergeCheckFailed, merge_day
+        from careshare.merge import merge_day
         from careshare_airflow.runtime import platform
 
-        with failing_for_good(MergeCheckFailed, CrosswalkError):
+        with failing_for_good(report_date, context):
             log.info("merged: %s", merge_day(platform(), date.fromisoformat(report_date)).as_dict())
         return report_date
 
-    @task(map_index_template="{{ task.op_kwargs['report_date'] }}")
-    def validate(report_date: str) -> str:
+    @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")
+    def validate(report_date: str, **context) -> str:
         from datetime import date
 
-        from careshare.merge import MergeCheckFailed, validate_day
+        from careshare.merge import validate_day
         from careshare_airflow.runtime import platform
 
-        with failing_for_good(MergeCheckFailed):
+        with failing_for_good(report_date, context):
             accounts = validate_day(platform(), date.fromisoformat(report_date))
             log.info("accounted for: %s", [account.__dict__ for account in accounts])
         return report_date

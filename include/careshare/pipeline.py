@@ -336,6 +336,16 @@ def feed_quality_gate(platform: Platform, report_date: date, loaded: dict, reche
     return QualityGate(publication.report_url, f"{'; '.join(problems)}. Quality report: {publication.report_url}")
 
 
+def merge_failure(platform: Platform, report_date: date, failed: Exception) -> QualityGate:
+    """A merge (or its re-check) that failed its checks stops the date before publication, where
+    the quality outputs are built: they are built now instead, so the failure links the report
+    of the feeds that made the date (their quarantine is published once the date is)."""
+    from careshare.quality.publication import publish_quality
+
+    publication = publish_quality(platform, report_date, quarantine=False)
+    return QualityGate(publication.report_url, f"{failed} Quality report: {publication.report_url}")
+
+
 def check_publication(platform: Platform, report_date: date) -> QualityGate:
     """Run the published datasets' suites on the rows about to be published. On a failure the
     quality outputs are built at once, so the message can link the report that shows it."""

@@ -129,3 +129,17 @@ def runner(stack):
     from careshare_dev.embedded import DagRunner
 
     return DagRunner()
+
+
+def xcom(run, task_id: str, key: str, map_index: int = -1):
+    """An XCom of a finished dag.test run's task (None when it pushed none)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            XComModel.get_many(
+                key=key, run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, map_indexes=map_index
+            ).with_only_columns(XComModel.value)
+        ).first()
+    return None if row is None else XComModel.deserialize_value(row)

@@ -5,6 +5,7 @@ path (the feed DAGs are run by test_daily_pipeline)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -12,7 +13,9 @@ import sqlalchemy as sa
 
 from careshare.config import Settings
 from careshare.ingest import record_expected_absence
+from careshare.quality.links import report_key, report_prefix
 from careshare.resources import Platform
+from tests.integration.conftest import xcom
 from tests.integration.merge_support import FEEDS, load_reference, stage
 
 pytestmark = pytest.mark.slow
@@ -65,6 +68,12 @@ def test_a_day_that_fails_its_checks_is_not_published_until_it_adds_up(
     assert str(failed.state) == "failed"
     assert states["merge"] == "failed" and states["publish"] != "success"
     assert published_keys(s3_client, careshare_env["published"]) == []
+    # the failure links the date's quality report, built for it since publication never came
+    quality = careshare_env["quality"]
+    link = f"{stack.endpoints.s3_url}/{quality}/{report_key(DAY)}"
+    assert xcom(failed, "merge", "_link_QualityReportLink", map_index=0) == link
+    report = json.loads(s3_client.get_object(Bucket=quality, Key=report_prefix(DAY) + "report.json")["Body"].read())
+    assert {f["feed"] for f in report["feeds"]} >= {"ct_care_homes", "cqc_update"}
 
     change_delivered(warehouse_url, -1)
     rerun = runner.run("careshare_publish", DAY, {"report_date": DAY.isoformat()})

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from careshare.quality.links import report_key, report_prefix
+from tests.integration.conftest import xcom
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +35,6 @@ def task_instances(run) -> dict[str, object]:
 
     with create_session() as session:
         return {(ti.task_id, ti.map_index): ti for ti in run.get_task_instances(session=session)}
-
-
-def xcom(run, task_id: str, key: str, map_index: int = -1):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.execute(
-            XComModel.get_many(
-                key=key, run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, map_indexes=map_index
-            ).with_only_columns(XComModel.value)
-        ).first()
-    return None if row is None else XComModel.deserialize_value(row)
 
 
 @pytest.mark.postgres  # test_quality_outputs covers SQLite

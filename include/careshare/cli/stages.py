@@ -149,7 +149,7 @@ def _recheck(run: LocalRun, day: date) -> tuple[StageStatus, str]:
 def _merge(run: LocalRun, day: date) -> tuple[StageStatus, str]:
     from careshare.matching import CrosswalkError
     from careshare.merge import MergeCheckFailed, merge_day, validate_day
-    from careshare.pipeline import hand_over
+    from careshare.pipeline import hand_over, merge_failure
     from careshare.readiness import ready_dates
 
     ready, waiting = ready_dates(run.platform, {day})
@@ -160,7 +160,7 @@ def _merge(run: LocalRun, day: date) -> tuple[StageStatus, str]:
         merged = merge_day(run.platform, day, repin_directory=run.repin_directory)
         accounts = validate_day(run.platform, day)
     except (MergeCheckFailed, CrosswalkError) as failed:
-        return FAILED, str(failed)
+        return FAILED, str(merge_failure(run.platform, day, failed).failure)
     kept = ", ".join(
         f"{a.feed} {a.delivered} = {a.published} published + {a.superseded} superseded + {a.quarantined} quarantined"
         for a in accounts

@@ -12,6 +12,7 @@ from careshare.pipeline import (
     feed_quality_gate,
     fetch_feed_day,
     held_back,
+    merge_failure,
     recheck_past_days,
     settle_feed_day,
 )
@@ -101,6 +102,17 @@ def test_a_failing_gate_builds_the_report_it_links_so_the_link_shows_why(platfor
     assert gate.report_url == report_url(platform, MONDAY)
     assert gate.failure == f"ct_care_homes: no rows: the day is held back. Quality report: {gate.report_url}"
     assert "Held back from publication: ct_care_homes" in platform.quality.get(report_key(MONDAY)).decode()
+
+
+def test_a_merge_that_fails_its_checks_builds_the_report_it_links(platform):
+    from careshare.merge import MergeCheckFailed
+
+    settle(platform, MONDAY, {CT: "loaded"})
+    failed = MergeCheckFailed(MONDAY, [("accounts.balance", "ct_care_homes: 1 row unaccounted for")])
+    gate = merge_failure(platform, MONDAY, failed)
+    assert gate.report_url == report_url(platform, MONDAY)
+    assert gate.failure == f"{failed} Quality report: {gate.report_url}"
+    assert platform.quality.exists(report_key(MONDAY))
 
 
 def test_a_recheck_without_news_is_recorded_for_the_run_and_changes_nothing(platform, landing):
