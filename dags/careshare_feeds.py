@@ -18,20 +18,22 @@ which schedules `careshare_publish`; one more event per corrected past day (thro
 alias `careshare_<feed>_corrections`), so `careshare_publish` rebuilds that day too.
 
 **Behaviour.** A file not yet published is waited for (`fetch` is a sensor in reschedule mode,
-poking every 10 minutes); after 18 hours the day is recorded as expired, so the date publishes
-without the feed, and the run fails to alert. A day the feed is not collected (CQC weekends,
-outside its dates) is recorded as an expected absence. `recheck_corrections` also looks at every
-date of the feed's collection settled without a file (absent, expired, failed): a file that
-appears late is loaded then and announced like a correction. Rate limits, 5xx, timeouts and bodies cut
-short are retried inside `fetch` (honouring `Retry-After`); a refused key, and a request the
-server refuses for good (400, 405, 501), fail at once. A file
-that cannot be used, or fails a critical rule, is kept and its feed-day recorded as failed
-(a rejected correction leaves the day built from its earlier delivery): `quality_gate` then fails
-the run, without retries, naming the feed, date, file and rule, with the link to the daily quality
-report. Other feeds are not affected. `quality_gate` links the date's daily quality report from the
-task ("Quality report" extra link). The report and GX Data Docs under `CARESHARE_QUALITY_URI` are
-built once per date by `careshare_publish` when it publishes the date; a gate that fails builds them
-itself first, so its link shows why at once (the publish run waits for every feed of the date).
+poking every minute: one request to the export API or one look in the landing area, the worker slot
+free between pokes, so a file is taken within a minute of appearing); after 18 hours the day is
+recorded as expired, so the date publishes without the feed, and the run fails to alert. A day the
+feed is not collected (CQC weekends, outside its dates) is recorded as an expected absence.
+`recheck_corrections` also looks at every date of the feed's collection settled without a file
+(absent, expired, failed): a file that appears late is loaded then and announced like a correction.
+Rate limits, 5xx, timeouts and bodies cut short are retried inside `fetch` (honouring
+`Retry-After`); a refused key, and a request the server refuses for good (400, 405, 501), fail at
+once. A file that cannot be used, or fails a critical rule, is kept and its feed-day recorded as
+failed (a rejected correction leaves the day built from its earlier delivery): `quality_gate` then
+fails the run, without retries, naming the feed, date, file and rule, with the link to the daily
+quality report. Other feeds are not affected. `quality_gate` links the date's daily quality report
+from the task ("Quality report" extra link). The report and GX Data Docs under
+`CARESHARE_QUALITY_URI` are built once per date by `careshare_publish` when it publishes the date; a
+gate that fails builds them itself first, so its link shows why at once (the publish run waits for
+every feed of the date).
 
 **Owner.** careshare data engineering. Report date = the run's logical date in UK time.
 """
@@ -68,7 +70,7 @@ def feed_dag(feed: str):
     def ingest_feed():
         # The fetch records the day expired after FETCH_PATIENCE (18 h); the sensor's own timeout is
         # only a backstop for a fetch that could not record it.
-        @task.sensor(poke_interval=timedelta(minutes=10), timeout=timedelta(hours=19), mode="reschedule")
+        @task.sensor(poke_interval=timedelta(minutes=1), timeout=timedelta(hours=19), mode="reschedule")
         def fetch(**context) -> PokeReturnValue:
             from airflow.sdk.exceptions import AirflowFailException
             from airflow.sdk.timezone import utcnow

@@ -61,7 +61,8 @@ log = logging.getLogger("careshare_publish")  # the DAG file is imported under a
 @contextmanager
 def failing_for_good(report_date: str, context) -> Iterator[None]:
     """A broken invariant does not heal on retry: fail the task at once, the rule in the message,
-    with the link to the date's quality report, built for it."""
+    with the link to the date's quality report, built for it. The task links the report either way
+    (on success, `quality_report` builds it once the date is published)."""
     from datetime import date
 
     from airflow.sdk.exceptions import AirflowFailException
@@ -69,15 +70,18 @@ def failing_for_good(report_date: str, context) -> Iterator[None]:
     from careshare.matching import CrosswalkError
     from careshare.merge import MergeCheckFailed
     from careshare.pipeline import merge_failure
+    from careshare.quality.links import report_url
     from careshare_airflow.quality import announce_report
     from careshare_airflow.runtime import platform
 
+    day = date.fromisoformat(report_date)
     try:
         yield
     except (MergeCheckFailed, CrosswalkError) as failed:
-        gate = merge_failure(platform(), date.fromisoformat(report_date), failed)
+        gate = merge_failure(platform(), day, failed)
         announce_report(context, gate.report_url)
         raise AirflowFailException(gate.failure) from failed
+    announce_report(context, report_url(platform(), day))
 
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]

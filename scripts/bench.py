@@ -1,14 +1,22 @@
-"""Benchmark: a national-scale report date through the package path, its floor, a backfill, and
-the same day through Airflow. Prints figures; asserts nothing about time.
+"""Benchmark: a national-scale report date through the package path, its floor, a backfill, the
+same day through Airflow, and the latency from a file appearing to its date published through the
+production topology. Prints figures; asserts nothing about time.
 
     python scripts/bench.py [--day 2020-12-01] [--backfill-days 30] [--warehouse sqlite|postgresql]
-                            [--skip-backfill] [--skip-airflow]
+                            [--skip-backfill] [--skip-airflow] [--skip-latency]
 
 Stages (wall time and peak RSS, sampled every 10 ms): fetch (HTTP from the simulator, archive to
 S3, registry), load (parse, conform, validate with GX, stage), merge (+ accounting check),
 publish (Parquet per council to S3 + manifest). The floor reads the same files with pyarrow and
 writes as many Parquet objects as the publication holds, the same rows split across them, to the
 same endpoint, no logic. The S3 endpoint is moto's server in a process of its own.
+
+Latency: the Celery stack of the Celery suite (careshare_dev.airflow_cluster: api-server,
+scheduler, dag-processor, two Celery workers, metadata and warehouse on PostgreSQL, Redis). The
+day's three feed runs are triggered with the care-homes file held back by the simulator; once its
+fetch has gone back to waiting and the other feeds have settled, the file appears (T0), and the
+figure is the time until every dataset of the date has a committed manifest. Its bound: the
+fetch's polling interval plus 1.5 times the package path's time for the day in this run.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -88,6 +96,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warehouse", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--skip-airflow", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
     return parser.parse_args()
 
 
@@ -105,6 +114,8 @@ def main() -> int:
             backfill(env, args.backfill_start, args.backfill_days)
         if not args.skip_airflow:
             through_airflow(env, args.day, workdir, package_path)
+        if not args.skip_latency:
+            latency(env, args.day, workdir, package_path)
     finally:
         env.stop()
     return 0
@@ -144,8 +155,9 @@ class Environment:
         client.meta.events.register("before-call.s3", lambda model, **_: self.requests.update([model.name]))
         return client
 
-    def platform(self):
-        """A fresh warehouse and fresh buckets, migrated, with the directory loaded."""
+    def platform(self, backend: str | None = None, directory: bool = True):
+        """A fresh warehouse (on `backend`, default the run's) and fresh buckets, migrated, with the
+        councils and (unless `directory` is false) the CQC directory loaded."""
         from careshare.config import EXPECTATIONS_DIR, Settings
         from careshare.reference_load import load_directory, load_local_authority_reference
         from careshare.resources import Platform
@@ -161,7 +173,7 @@ class Environment:
         settings = Settings.from_env()
         settings = Settings(
             home=self.workdir,
-            warehouse_url=self._warehouse_url(suffix),
+            warehouse_url=self._warehouse_url(suffix, backend or self.backend),
             raw_archive_uri=f"s3://bench-raw-{suffix}",
             publish_uri=f"s3://bench-published-{suffix}",
             quality_uri=f"s3://bench-quality-{suffix}",
@@ -171,21 +183,15 @@ class Environment:
         platform = Platform.from_settings(settings, client)
         platform.warehouse.migrate()
         load_local_authority_reference(platform)
-        load_directory(platform, DirectoryClient(self.simulator.base_url, "bench-directory-key"), datetime.now(UTC))
+        if directory:
+            client = DirectoryClient(self.simulator.base_url, "bench-directory-key")
+            load_directory(platform, client, datetime.now(UTC))
         return platform
 
-    def _warehouse_url(self, suffix: str) -> str:
-        if self.backend == "sqlite":
+    def _warehouse_url(self, suffix: str, backend: str) -> str:
+        if backend == "sqlite":
             return f"sqlite:///{self.workdir / f'warehouse-{suffix}.db'}"
-        import sqlalchemy as sa
-
-        name = f"careshare_bench_{suffix.replace('-', '_')}"
-        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return sa.engine.make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+        return postgres_database(f"careshare_bench_{suffix.replace('-', '_')}")
 
     def warm(self, days: list[date]) -> None:
         """Render the simulator's files beforehand: the source system's cost is not ours."""
@@ -197,6 +203,18 @@ class Environment:
         self.simulator.stop()
         self.moto.terminate()
         self.moto.wait(10)
+
+
+def postgres_database(name: str) -> str:
+    """A fresh, empty PostgreSQL database; its URL."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
@@ -374,6 +392,172 @@ def through_airflow(env: Environment, day: date, workdir: Path, package_path: fl
         f"\n  through Airflow {timer.total():.2f}s / package path {package_path:.2f}s (GX import in both)"
         f" = ratio {timer.total() / package_path:.2f} (target at most 1.3)"
     )
+
+
+LATENCY_BROKER = "redis://127.0.0.1:6379/12"  # a database number of its own: emptied before and after
+HELD_FEED = "ct_care_homes"
+POLL_SECONDS = 60  # the fetch sensor's poke interval (dags/careshare_feeds.py)
+
+
+def latency(env: Environment, day: date, workdir: Path, package_path: float) -> None:
+    """A file appearing on the export API to its date published, through the Celery stack."""
+    import redis
+
+    from careshare_dev.airflow_cluster import AirflowCluster
+    from careshare_dev.embedded import FEED_DAGS, Endpoints, connection_environment
+    from careshare_sim import FaultPlan
+
+    # The production warehouse, whatever --warehouse says; the cluster's own careshare_reference run
+    # loads the directory (unpaused with catchup off, the scheduler starts its latest interval).
+    platform = env.platform(backend="postgresql", directory=False)
+    settings = platform.settings
+    endpoints = Endpoints(
+        env.s3_url, REGION, env.simulator.base_url, "bench-feeds-key", env.simulator.base_url, "bench-directory-key"
+    )
+    careshare = {
+        "CARESHARE_HOME": str(workdir / "latency"),
+        "CARESHARE_WAREHOUSE_URL": settings.warehouse_url,
+        "CARESHARE_RAW_ARCHIVE_URI": settings.raw_archive_uri,
+        "CARESHARE_PUBLISH_URI": settings.publish_uri,
+        "CARESHARE_QUALITY_URI": settings.quality_uri,
+    }
+    broker = redis.Redis.from_url(LATENCY_BROKER)
+    broker.flushdb()
+    metadata_url = postgres_database(f"careshare_bench_airflow_{os.getpid()}")
+    home = workdir / "latency-airflow"
+    home.mkdir()
+    cluster = AirflowCluster(home, metadata_url, LATENCY_BROKER, {**connection_environment(endpoints), **careshare})
+    plan = FaultPlan()
+    env.simulator.faults = plan
+    plan.add(kind="not_published", feed=HELD_FEED, report_date=day)
+    memory = WorkerMemory(cluster)
+    try:
+        cluster.airflow("db", "migrate", timeout=300)
+        cluster.start_components(workers=2, concurrency=2)
+        cluster.wait_for(cluster.api_ready, "the api-server", timeout=120)
+        cluster.wait_for(lambda: cluster.dags_parsed(FEED_DAGS), "the DAGs to be parsed", timeout=120)
+        memory.start()
+        cluster.wait_for(lambda: reference_loaded(cluster), "the careshare_reference run", timeout=900, every=2)
+        logical = f"{day.isoformat()}T06:00:00+00:00"  # the feeds' 06:00 UK run (UTC in winter)
+        for dag_id in FEED_DAGS:
+            cluster.airflow("dags", "trigger", dag_id, "--logical-date", logical)
+        cluster.wait_for(
+            lambda: held_and_others_settled(cluster, day),
+            f"{HELD_FEED}'s fetch to wait and the other feeds to settle",
+            timeout=900,
+            every=1,
+        )
+        released, released_at = time.monotonic(), datetime.now(UTC)
+        plan.clear()  # T0: the file appears on the export API
+        cluster.wait_for(lambda: date_published(platform, day), f"{day} to be published", timeout=1800, every=0.5)
+        seconds = time.monotonic() - released
+        steps = tasks_since(cluster, released_at)
+    finally:
+        memory.stop()
+        cluster.stop()
+        broker.flushdb()
+        broker.close()
+    bound = POLL_SECONDS + 1.5 * package_path
+    print(f"\nLatency through the Celery stack (2 workers, PostgreSQL), {HELD_FEED} file of {day} held back:")
+    print(f"  file appears -> every dataset of {day} committed: {seconds:.1f}s")
+    print(
+        f"  bound: polling interval {POLL_SECONDS}s + 1.5 x package path {package_path:.1f}s = {bound:.1f}s"
+        f" ({'within' if seconds <= bound else 'over'} it)"
+    )
+    print("  where the time went (task start and end, seconds after the file appeared):")
+    for step in steps:
+        start = (step.start_date - released_at).total_seconds()
+        end = f"{(step.end_date - released_at).total_seconds():6.1f}" if step.end_date else "   ..."
+        print(f"    {step.dag_id:<24} {step.task_id:<20} {start:6.1f} -> {end}  ({step.state})")
+    for name, (pss, rss) in sorted(memory.peaks.items()):
+        print(
+            f"  {name}: peak {pss / 2**20:.0f} MiB (PSS of the worker and its task processes; target under 1536),"
+            f" largest process {rss / 2**20:.0f} MiB RSS"
+        )
+
+
+def tasks_since(cluster, moment: datetime) -> list:
+    """Task attempts running or ended since `moment`, by start."""
+    return cluster.query(
+        "SELECT dag_id, task_id, state, start_date, end_date FROM task_instance"
+        " WHERE start_date IS NOT NULL AND (end_date IS NULL OR end_date > :moment) ORDER BY start_date",
+        moment=moment,
+    )
+
+
+def reference_loaded(cluster) -> bool:
+    rows = cluster.query("SELECT state FROM dag_run WHERE dag_id = 'careshare_reference'")
+    if any(row.state == "failed" for row in rows):
+        raise RuntimeError(f"careshare_reference failed\n{cluster.log_tails()}")
+    return any(row.state == "success" for row in rows)
+
+
+def held_and_others_settled(cluster, day: date) -> bool:
+    """The held feed's fetch is waiting for its next poke; the other feeds' runs have succeeded;
+    no publish run is active (the date waits for the held feed)."""
+    rows = cluster.query(
+        "SELECT dr.dag_id, dr.state AS run_state, ti.state AS fetch_state FROM dag_run AS dr"
+        " JOIN task_instance AS ti ON ti.dag_id = dr.dag_id AND ti.run_id = dr.run_id AND ti.task_id = 'fetch'"
+        " WHERE dr.run_type = 'manual' AND dr.logical_date = :logical",
+        logical=datetime(day.year, day.month, day.day, 6, tzinfo=UTC),
+    )
+    states = {row.dag_id: (row.run_state, row.fetch_state) for row in rows}
+    held = states.get(f"careshare_{HELD_FEED}", (None, None))[1] == "up_for_reschedule"
+    others = [state for dag_id, state in states.items() if dag_id != f"careshare_{HELD_FEED}"]
+    publishing = cluster.query(
+        "SELECT COUNT(*) AS n FROM dag_run WHERE dag_id = 'careshare_publish' AND state IN ('queued', 'running')"
+    )[0].n
+    return held and len(others) == 2 and all(run == "success" for run, _ in others) and not publishing
+
+
+def date_published(platform, day: date) -> bool:
+    from careshare.datasets import DATASETS
+
+    return all(platform.publication.keys(f"_manifests/{name}/report_date={day.isoformat()}/") for name in DATASETS)
+
+
+class WorkerMemory:
+    """Peak memory of each Celery worker with its task processes, sampled every 0.5 s: the sum of
+    their proportional set sizes (PSS: pages shared by the forked processes counted once, in
+    shares), and the largest single process's RSS."""
+
+    def __init__(self, cluster) -> None:
+        self.cluster = cluster
+        self.peaks: dict[str, tuple[int, int]] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.5):
+            for name, process in self.cluster.processes.items():
+                if name.startswith("worker"):
+                    pss, rss = tree_memory(process.pid)
+                    before = self.peaks.get(name, (0, 0))
+                    self.peaks[name] = (max(before[0], pss), max(before[1], rss))
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(sum of PSS, largest RSS) over the process and its descendants."""
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0, 0
+    pss, rss = 0, 0
+    for member in members:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            info = member.memory_full_info()
+            pss += info.pss
+            rss = max(rss, info.rss)
+    return pss, rss
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ def main(dags_folder: str) -> None:
                 "tags": sorted(dag.tags),
                 "doc_md": dag.doc_md or "",
                 "tasks": sorted(t.task_id for t in dag.tasks),
+                "sensors": {
+                    t.task_id: {"mode": t.mode, "poke_seconds": t.poke_interval, "timeout_seconds": t.timeout}
+                    for t in dag.tasks
+                    if hasattr(t, "poke_interval")
+                },
             }
     report["heavy_modules"] = sorted(m for m in HEAVY if m in sys.modules)
     print(json.dumps(report))

@@ -65,3 +65,10 @@ def test_dag_policy(parsed, dag_id):
     assert dag["retries"] >= 2
     assert "careshare" in dag["tags"] and len(dag["tags"]) >= 2
     assert dag["doc_md"].lstrip().startswith("###") and "Owner" in dag["doc_md"]
+
+
+@pytest.mark.parametrize("dag_id", ["careshare_ct_care_homes", "careshare_ct_home_care", "careshare_cqc_update"])
+def test_a_feed_waits_for_its_file_polling_every_minute_for_up_to_19_hours_without_holding_a_worker(parsed, dag_id):
+    assert parsed["dags"][dag_id]["sensors"] == {
+        "fetch": {"mode": "reschedule", "poke_seconds": 60.0, "timeout_seconds": 19 * 3600.0}
+    }

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from careshare.datasets import DATASETS
+from careshare_dev.airflow_cluster import AirflowCluster
 from careshare_dev.embedded import FEED_DAGS, connection_environment, date_range
 from tests.conftest import (
     REFERENCE_CSV,
@@ -23,7 +24,6 @@ from tests.conftest import (
     migrate_warehouse,
     new_postgres_database,
 )
-from tests.integration.celery_cluster import AirflowCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.serial]
 

@@ -2,7 +2,8 @@
 broker, and api-server, scheduler, dag-processor and Celery workers as separate process groups.
 
 Configuration is the environment only (AIRFLOW__SECTION__KEY), the same names the
-docker-compose stack sets, so this is the production topology on one host.
+docker-compose stack sets, so this is the production topology on one host. The Celery suite
+(tests/integration/test_celery_backfill.py) and the benchmark's latency figure run it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import REPO_ROOT
+from careshare_dev.embedded import REPO_ROOT
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 WORKER_NAME_ENV = "CARESHARE_TEST_CELERY_WORKER"
@@ -76,7 +77,6 @@ class AirflowCluster:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "PYTHONPATH": str(REPO_ROOT),  # for worker_hostname; Airflow itself puts plugins/ on the path
         }
 
     def airflow(self, *args: str, timeout: float = 120) -> str:
@@ -152,7 +152,7 @@ class AirflowCluster:
         with engine.connect() as connection:
             rows = connection.execute(sa.text(sql), params).fetchall()
         engine.dispose()
-        return rows
+        return list(rows)
 
     def stop(self) -> None:
         """SIGTERM every process group, then SIGKILL whatever is left after a grace period."""
