@@ -1,9 +1,11 @@
 """Benchmark: a national-scale report date through the package path, its floor, a backfill, the
-same day through Airflow, and the latency from a file appearing to its date published through the
-production topology. Prints figures; asserts nothing about time.
+same day through Airflow, then on the production topology the latency from a file appearing to its
+date published and a backfill through `airflow backfill create`. Prints figures, each with its
+target; asserts nothing about time.
 
     python scripts/bench.py [--day 2020-12-01] [--backfill-days 30] [--warehouse sqlite|postgresql]
                             [--skip-backfill] [--skip-airflow] [--skip-latency]
+                            [--celery-backfill-days 60]
 
 Stages (wall time and peak RSS, sampled every 10 ms): fetch (HTTP from the simulator, archive to
 S3, registry), load (parse, conform, validate with GX, stage), merge (+ accounting check),
@@ -11,12 +13,15 @@ publish (Parquet per council to S3 + manifest). The floor reads the same files w
 writes as many Parquet objects as the publication holds, the same rows split across them, to the
 same endpoint, no logic. The S3 endpoint is moto's server in a process of its own.
 
-Latency: the Celery stack of the Celery suite (careshare_dev.airflow_cluster: api-server,
-scheduler, dag-processor, two Celery workers, metadata and warehouse on PostgreSQL, Redis). The
-day's three feed runs are triggered with the care-homes file held back by the simulator; once its
-fetch has gone back to waiting and the other feeds have settled, the file appears (T0), and the
-figure is the time until every dataset of the date has a committed manifest. Its bound: the
-fetch's polling interval plus 1.5 times the package path's time for the day in this run.
+The production topology is the Celery stack of the Celery suite (careshare_dev.airflow_cluster:
+api-server, scheduler, dag-processor, two Celery workers, metadata and warehouse on PostgreSQL,
+Redis). Latency: the day's three feed runs are triggered with the care-homes file held back by the
+simulator; once its fetch has gone back to waiting and the other feeds have settled, the file
+appears (T0), and the figure is the time until every dataset of the date has a committed manifest,
+against the fetch's polling interval plus 1.5 times the package path's time for the day. Then
+every feed DAG is backfilled over the next `--celery-backfill-days` dates at once; each date's cost
+is the time between its publication and the previous one's, against the package path's mean per
+date (the package-path backfill's, or the national day's when that is skipped).
 """
 
 from __future__ import annotations
@@ -96,7 +101,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warehouse", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--skip-airflow", action="store_true")
-    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true", help="and the backfill through Celery")
+    parser.add_argument(
+        "--celery-backfill-days", type=int, default=60, help="report dates backfilled on the Celery stack (0: none)"
+    )
     return parser.parse_args()
 
 
@@ -110,12 +118,13 @@ def main() -> int:
         print(f"careshare benchmark on {os.cpu_count()} cores; warehouse {args.warehouse}; working folder {workdir}")
         print(f"national world: {env.world_size()}")
         package_path = national_day(env, args.day)
+        per_day = package_path
         if not args.skip_backfill:
-            backfill(env, args.backfill_start, args.backfill_days)
+            per_day = backfill(env, args.backfill_start, args.backfill_days)
         if not args.skip_airflow:
             through_airflow(env, args.day, workdir, package_path)
         if not args.skip_latency:
-            latency(env, args.day, workdir, package_path)
+            celery_stack(env, args.day, workdir, package_path, args.celery_backfill_days, per_day)
     finally:
         env.stop()
     return 0
@@ -328,7 +337,8 @@ def floor_for(env: Environment, platform, day: date) -> Timer:
     return timer
 
 
-def backfill(env: Environment, start: date, days: int) -> None:
+def backfill(env: Environment, start: date, days: int) -> float:
+    """The dates one after another on the package path; returns the mean seconds per date."""
     dates = [start + timedelta(days=k) for k in range(days)]
     env.warm(dates)
     platform = env.platform()
@@ -346,6 +356,7 @@ def backfill(env: Environment, start: date, days: int) -> None:
     mean_first = sum(s for _, s in first) / len(first)
     mean_last = sum(s for _, s in last) / len(last)
     print(f"  mean of last five / mean of first five = {mean_last / mean_first:.2f}")
+    return sum(s for _, s in per_day) / len(per_day)
 
 
 def through_airflow(env: Environment, day: date, workdir: Path, package_path: float) -> None:
@@ -410,8 +421,10 @@ HELD_FEED = "ct_care_homes"
 POLL_SECONDS = 60  # the fetch sensor's poke interval (dags/careshare_feeds.py)
 
 
-def latency(env: Environment, day: date, workdir: Path, package_path: float) -> None:
-    """A file appearing on the export API to its date published, through the Celery stack."""
+def celery_stack(
+    env: Environment, day: date, workdir: Path, package_path: float, backfill_days: int, package_per_day: float
+) -> None:
+    """On the Celery stack: the latency of `day`, then a backfill of the `backfill_days` dates after it."""
     import redis
 
     from careshare_dev.airflow_cluster import AirflowCluster
@@ -431,6 +444,9 @@ def latency(env: Environment, day: date, workdir: Path, package_path: float) -> 
         "CARESHARE_RAW_ARCHIVE_URI": settings.raw_archive_uri,
         "CARESHARE_PUBLISH_URI": settings.publish_uri,
         "CARESHARE_QUALITY_URI": settings.quality_uri,
+        # The sweep every minute, as an operator sets it for a backfill (15 minutes in production):
+        # it takes the dates of Asset events Airflow folded away while a publish run was active.
+        "CARESHARE_PUBLISH_SWEEP": "* * * * *",
     }
     broker = redis.Redis.from_url(LATENCY_BROKER)
     broker.flushdb()
@@ -449,9 +465,8 @@ def latency(env: Environment, day: date, workdir: Path, package_path: float) -> 
         cluster.wait_for(lambda: cluster.dags_parsed(FEED_DAGS), "the DAGs to be parsed", timeout=120)
         memory.start()
         cluster.wait_for(lambda: reference_loaded(cluster), "the careshare_reference run", timeout=900, every=2)
-        logical = f"{day.isoformat()}T06:00:00+00:00"  # the feeds' 06:00 UK run (UTC in winter)
         for dag_id in FEED_DAGS:
-            cluster.airflow("dags", "trigger", dag_id, "--logical-date", logical)
+            cluster.airflow("dags", "trigger", dag_id, "--logical-date", feed_logical_date(day))
         cluster.wait_for(
             lambda: held_and_others_settled(cluster, day),
             f"{HELD_FEED}'s fetch to wait and the other feeds to settle",
@@ -462,12 +477,31 @@ def latency(env: Environment, day: date, workdir: Path, package_path: float) -> 
         plan.clear()  # T0: the file appears on the export API
         cluster.wait_for(lambda: date_published(platform, day), f"{day} to be published", timeout=1800, every=0.5)
         seconds = time.monotonic() - released
-        steps = tasks_since(cluster, released_at)
+        print_latency(day, seconds, released_at, tasks_since(cluster, released_at), package_path)
+        if backfill_days:
+            dates = [day + timedelta(days=k) for k in range(1, backfill_days + 1)]
+            env.warm(dates)
+            celery_backfill(cluster, platform, dates, package_per_day)
     finally:
         memory.stop()
         cluster.stop()
         broker.flushdb()
         broker.close()
+    for name, (pss, rss) in sorted(memory.peaks.items()):
+        print(
+            f"  {name}: peak {pss / 2**20:.0f} MiB (PSS of the worker and its task processes; target under 1536),"
+            f" largest process {rss / 2**20:.0f} MiB RSS"
+        )
+
+
+def feed_logical_date(day: date) -> str:
+    """The feed DAGs' logical date for a report date: 06:00 UK time (UTC in winter, 05:00 UTC in summer)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime(day.year, day.month, day.day, 6, tzinfo=ZoneInfo("Europe/London")).isoformat()
+
+
+def print_latency(day: date, seconds: float, released_at: datetime, steps: list, package_path: float) -> None:
     bound = POLL_SECONDS + 1.5 * package_path
     print(f"\nLatency through the Celery stack (2 workers, PostgreSQL), {HELD_FEED} file of {day} held back:")
     print(f"  file appears -> every dataset of {day} committed: {seconds:.1f}s")
@@ -489,11 +523,63 @@ def latency(env: Environment, day: date, workdir: Path, package_path: float) -> 
         start = (step.start_date - released_at).total_seconds()
         end = f"{(step.end_date - released_at).total_seconds():6.1f}" if step.end_date else "   ..."
         print(f"    {step.dag_id:<24} {step.task_id:<20} {start:6.1f} -> {end}  ({step.state})")
-    for name, (pss, rss) in sorted(memory.peaks.items()):
-        print(
-            f"  {name}: peak {pss / 2**20:.0f} MiB (PSS of the worker and its task processes; target under 1536),"
-            f" largest process {rss / 2**20:.0f} MiB RSS"
-        )
+
+
+def celery_backfill(cluster, platform, dates: list[date], package_per_day: float) -> None:
+    """`airflow backfill create` for every feed DAG over `dates` at once; the feed Assets and the
+    sweep publish them. A date's cost is the time between its publication and the one before
+    (the backfill's start for the first): what each date adds to the whole while dates run in
+    parallel across the workers."""
+    from careshare_dev.embedded import FEED_DAGS
+
+    started, started_at = time.monotonic(), datetime.now(UTC)
+    for dag_id in FEED_DAGS:
+        cluster.airflow(
+            "backfill", "create", "--dag-id", dag_id,
+            "--from-date", feed_logical_date(dates[0]), "--to-date", feed_logical_date(dates[-1]),
+            "--max-active-runs", "4",
+        )  # fmt: skip
+    cluster.wait_for(
+        lambda: all(date_published(platform, d) for d in dates),
+        f"{len(dates)} backfilled dates to be published",
+        timeout=max(3600, 120 * len(dates)),
+        every=5,
+    )
+    total = time.monotonic() - started
+    finished = sorted(release_times(platform, dates).items(), key=lambda item: item[1])
+    moments = [started_at, *(moment for _, moment in finished)]
+    per_date = [(d, (moments[k + 1] - moments[k]).total_seconds()) for k, (d, _) in enumerate(finished)]
+    print(f"\nBackfill of {len(dates)} report dates {dates[0]} .. {dates[-1]} on the Celery stack: {total:.0f}s")
+    head, tail = per_date[:10], per_date[-10:]
+    print("  first ten (in the order published): " + ", ".join(f"{d:%m-%d} {s:.1f}s" for d, s in head))
+    print("  last ten:                           " + ", ".join(f"{d:%m-%d} {s:.1f}s" for d, s in tail))
+    mean_head, mean_tail = (sum(s for _, s in part) / len(part) for part in (head, tail))
+    print(f"  mean of the last ten / the first ten = {mean_tail / mean_head:.2f} (target within 0.90 .. 1.10)")
+    mean = total / len(dates)
+    print(
+        f"  per date {mean:.1f}s / package path {package_per_day:.1f}s = ratio {mean / package_per_day:.2f}"
+        " (target at most 1.3)"
+    )
+    print(f"  two years (730 report dates) at this rate: {730 * mean / 3600:.1f} h (aim under 2 h; moonshot 1 h)")
+
+
+def release_times(platform, dates: list[date]) -> dict[date, datetime]:
+    """When each date's last first release was recorded (every dataset published)."""
+    import sqlalchemy as sa
+
+    with platform.warehouse.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT report_date, MAX(published_at) AS at FROM publish_release"
+                " WHERE version = 1 GROUP BY report_date"
+            )
+        ).fetchall()
+    wanted = set(dates)
+    return {
+        row.report_date: (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC))
+        for row in rows
+        if row.report_date in wanted
+    }
 
 
 def tasks_since(cluster, moment: datetime) -> list:
