@@ -59,12 +59,10 @@ log = logging.getLogger("careshare_publish")  # the DAG file is imported under a
 
 
 @contextmanager
-def failing_for_good(report_date: str, context) -> Iterator[None]:
+def failing_for_good(platform, day, context) -> Iterator[None]:
     """A broken invariant does not heal on retry: fail the task at once, the rule in the message,
     with the link to the date's quality report, built for it. The task links the report either way
     (on success, `quality_report` builds it once the date is published)."""
-    from datetime import date
-
     from airflow.sdk.exceptions import AirflowFailException
 
     from careshare.matching import CrosswalkError
@@ -72,16 +70,14 @@ def failing_for_good(report_date: str, context) -> Iterator[None]:
     from careshare.pipeline import merge_failure
     from careshare.quality.links import report_url
     from careshare_airflow.quality import announce_report
-    from careshare_airflow.runtime import platform
 
-    day = date.fromisoformat(report_date)
     try:
         yield
     except (MergeCheckFailed, CrosswalkError) as failed:
-        gate = merge_failure(platform(), day, failed)
+        gate = merge_failure(platform, day, failed)
         announce_report(context, gate.report_url)
         raise AirflowFailException(gate.failure) from failed
-    announce_report(context, report_url(platform(), day))
+    announce_report(context, report_url(platform, day))
 
 
 any_feed_staged = STAGED_FEED["ct_care_homes"] | STAGED_FEED["ct_home_care"] | STAGED_FEED["cqc_update"]
@@ -135,8 +131,9 @@ def careshare_publish():
         from careshare.merge import merge_day
         from careshare_airflow.runtime import platform
 
-        with failing_for_good(report_date, context):
-            log.info("merged: %s", merge_day(platform(), date.fromisoformat(report_date)).as_dict())
+        built, day = platform(), date.fromisoformat(report_date)
+        with failing_for_good(built, day, context):
+            log.info("merged: %s", merge_day(built, day).as_dict())
         return report_date
 
     @quality_task(map_index_template="{{ task.op_kwargs['report_date'] }}")
@@ -146,8 +143,9 @@ def careshare_publish():
         from careshare.merge import validate_day
         from careshare_airflow.runtime import platform
 
-        with failing_for_good(report_date, context):
-            accounts = validate_day(platform(), date.fromisoformat(report_date))
+        built, day = platform(), date.fromisoformat(report_date)
+        with failing_for_good(built, day, context):
+            accounts = validate_day(built, day)
             log.info("accounted for: %s", [account.__dict__ for account in accounts])
         return report_date
 

@@ -427,7 +427,7 @@ def celery_stack(
     """On the Celery stack: the latency of `day`, then a backfill of the `backfill_days` dates after it."""
     import redis
 
-    from careshare_dev.airflow_cluster import AirflowCluster
+    from careshare_dev.airflow_cluster import AirflowCluster, feed_logical_date
     from careshare_dev.embedded import FEED_DAGS, Endpoints, connection_environment
     from careshare_sim import FaultPlan
 
@@ -494,13 +494,6 @@ def celery_stack(
         )
 
 
-def feed_logical_date(day: date) -> str:
-    """The feed DAGs' logical date for a report date: 06:00 UK time (UTC in winter, 05:00 UTC in summer)."""
-    from zoneinfo import ZoneInfo
-
-    return datetime(day.year, day.month, day.day, 6, tzinfo=ZoneInfo("Europe/London")).isoformat()
-
-
 def print_latency(day: date, seconds: float, released_at: datetime, steps: list, package_path: float) -> None:
     bound = POLL_SECONDS + 1.5 * package_path
     print(f"\nLatency through the Celery stack (2 workers, PostgreSQL), {HELD_FEED} file of {day} held back:")
@@ -530,6 +523,7 @@ def celery_backfill(cluster, platform, dates: list[date], package_per_day: float
     sweep publish them. A date's cost is the time between its publication and the one before
     (the backfill's start for the first): what each date adds to the whole while dates run in
     parallel across the workers."""
+    from careshare_dev.airflow_cluster import feed_logical_date
     from careshare_dev.embedded import FEED_DAGS
 
     started, started_at = time.monotonic(), datetime.now(UTC)

@@ -18,8 +18,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 import sqlalchemy as sa
@@ -34,6 +36,11 @@ def worker_hostname() -> str:
     """`[core] hostname_callable` for the workers: both run on one host, so each task instance
     records the name of the worker that ran it instead of the (shared) machine name."""
     return os.environ[WORKER_NAME_ENV]
+
+
+def feed_logical_date(day: date) -> str:
+    """The feed DAGs' logical date for a report date: 06:00 UK time (UTC in winter)."""
+    return datetime(day.year, day.month, day.day, 6, tzinfo=ZoneInfo("Europe/London")).isoformat()
 
 
 def free_port() -> int:

@@ -18,15 +18,8 @@ from typing import Any
 def list_moto_modules_once() -> None:
     import moto.backends
 
-    if getattr(moto.backends.list_of_moto_modules, "listed_once", False):
-        return
-    modules = tuple(moto.backends.list_of_moto_modules())
-
-    def listed() -> tuple[str, ...]:
-        return modules
-
-    listed.listed_once = True  # type: ignore[attr-defined]
-    moto.backends.list_of_moto_modules = listed
+    modules = tuple(moto.backends.list_of_moto_modules())  # a second call lists the tuple again
+    moto.backends.list_of_moto_modules = lambda: modules
 
 
 def threaded_moto_server() -> Any:

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from careshare.datasets import DATASETS
-from careshare_dev.airflow_cluster import AirflowCluster
+from careshare_dev.airflow_cluster import AirflowCluster, feed_logical_date
 from careshare_dev.embedded import FEED_DAGS, connection_environment, date_range
 from tests.conftest import (
     REFERENCE_CSV,
@@ -31,11 +31,6 @@ DAYS = date_range(date(2020, 11, 28), date(2020, 12, 2))
 RERUN_DAY = DAYS[2]
 BROKER_URL = "redis://127.0.0.1:6379/11"  # a database number of its own: emptied before and after
 ALL_DAGS = (*FEED_DAGS, "careshare_publish", "careshare_reference")
-
-
-def feed_logical_date(day: date) -> str:
-    """The feed DAGs' logical date for a report date: 06:00 UK time (UTC in winter)."""
-    return f"{day.isoformat()}T06:00:00+00:00"
 
 
 @pytest.fixture(scope="module")
