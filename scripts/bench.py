@@ -9,9 +9,12 @@ target; asserts nothing about time.
 
 Stages (wall time and peak RSS, sampled every 10 ms): fetch (HTTP from the simulator, archive to
 S3, registry), load (parse, conform, validate with GX, stage), merge (+ accounting check),
-publish (Parquet per council to S3 + manifest). The floor reads the same files with pyarrow and
-writes as many Parquet objects as the publication holds, the same rows split across them, to the
-same endpoint, no logic. The S3 endpoint is moto's server in a process of its own.
+publish (Parquet per council to S3 + manifest), then what the DAGs (and `careshare run day`) also
+run: the merge checks again, the published datasets' suites and the quality report. The floor
+reads the same files with pyarrow and writes as many Parquet objects as the publication holds, the
+same rows split across them, to the same endpoint, no logic, against fetch to publish. The same
+day through Airflow is set against every stage. The S3 endpoint is moto's server in a process of
+its own.
 
 The production topology is the Celery stack of the Celery suite (careshare_dev.airflow_cluster:
 api-server, scheduler, dag-processor, two Celery workers, metadata and warehouse on PostgreSQL,
@@ -21,7 +24,8 @@ appears (T0), and the figure is the time until every dataset of the date has a c
 against the fetch's polling interval plus 1.5 times the package path's time for the day. Then
 every feed DAG is backfilled over the next `--celery-backfill-days` dates at once; each date's cost
 is the time between its publication and the previous one's, against the package path's mean per
-date (the package-path backfill's, or the national day's when that is skipped).
+date over every stage (the package-path backfill's, or the national day's without the GX import
+when that is skipped).
 """
 
 from __future__ import annotations
@@ -118,13 +122,13 @@ def main() -> int:
         print(f"careshare benchmark on {os.cpu_count()} cores; warehouse {args.warehouse}; working folder {workdir}")
         print(f"national world: {env.world_size()}")
         package_path = national_day(env, args.day)
-        per_day = package_path
+        per_day = package_path.per_day
         if not args.skip_backfill:
             per_day = backfill(env, args.backfill_start, args.backfill_days)
         if not args.skip_airflow:
             through_airflow(env, args.day, workdir, package_path)
         if not args.skip_latency:
-            celery_stack(env, args.day, workdir, package_path, args.celery_backfill_days, per_day)
+            celery_stack(env, args.day, workdir, package_path.publication, args.celery_backfill_days, per_day)
     finally:
         env.stop()
     return 0
@@ -249,6 +253,7 @@ def start_s3_endpoint() -> tuple[subprocess.Popen, str]:
 
 
 def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "") -> None:
+    """The publication path: fetch, load, merge, publish."""
     from careshare.ingest import load_feed_day
     from careshare.merge import merge_day
     from careshare.pipeline import FeedEndpoint, fetch_feed_day
@@ -272,29 +277,60 @@ def run_day(env: Environment, platform, day: date, timer: Timer, prefix: str = "
     timer.requests = sum(env.requests.values())
 
 
-def national_day(env: Environment, day: date) -> float:
-    """The day through the package path; returns its wall time, the GX import included."""
+CHECK_STAGES = ("validate (merge checks again)", "check_published (dataset suites)", "quality report")
+
+
+def run_checks(platform, day: date, timer: Timer) -> None:
+    """What the DAGs (and `careshare run day`) do besides the publication path: the merge checks
+    again, the published datasets' suites, the quality report with its Data Docs and quarantine."""
+    from careshare.merge import validate_day
+    from careshare.pipeline import check_publication
+    from careshare.quality.publication import publish_quality
+
+    validate, suites, report = CHECK_STAGES
+    with timer.stage(validate):
+        validate_day(platform, day)
+    with timer.stage(suites):
+        check_publication(platform, day)
+    with timer.stage(report):
+        publish_quality(platform, day, quarantine=True)
+
+
+@dataclass(frozen=True)
+class PackagePath:
+    """The national day's wall times on the package path: `publication` (fetch to publish) and
+    `every_stage` (what the DAGs and `careshare run day` run: the checks and the quality report
+    too), each with the one-off GX import; `per_day`: every stage without it, a backfill's date."""
+
+    publication: float
+    every_stage: float
+    per_day: float
+
+
+def national_day(env: Environment, day: date) -> PackagePath:
     env.warm([day])
     platform = env.platform()
     timer = Timer()
     with timer.stage("import GX (once per worker process)"):
         import great_expectations  # noqa: F401
     run_day(env, platform, day, timer)
-    timer.print(f"National day {day} through the package path")
+    publication = timer.total()
+    run_checks(platform, day, timer)
+    timer.print(f"National day {day} through the package path (the last {len(CHECK_STAGES)}: the DAGs' checks)")
     objects = len(platform.publication.keys(""))
     print(f"  publish: {timer.requests} S3 requests ({dict(env.requests)}); the publication holds {objects} objects")
     print(f"  S3 requests per object written: {timer.requests / objects:.2f} (target at most 1.25)")
     rows = {feed: len(env.world.ground_truth(feed, day)) for feed in FEEDS}
     published = platform.warehouse.query_frame("checks/row_accounting", {"report_date": day})
     print(f"  rows delivered {rows}; published {int(published['published'].sum())} locations")
-    pipeline = timer.total() - timer.stages[0].seconds
+    pipeline = publication - timer.stages[0].seconds
     floor = floor_for(env, platform, day)
     floor.print("Floor: same files read with pyarrow, same objects and rows written as Parquet, no logic")
     print(
-        f"\n  pipeline (excluding the one-off GX import) {pipeline:.2f}s / floor {floor.total():.2f}s"
+        f"\n  fetch to publish (excluding the one-off GX import) {pipeline:.2f}s / floor {floor.total():.2f}s"
         f" = ratio {pipeline / floor.total():.2f} (target at most 1.5)"
     )
-    return timer.total()
+    return PackagePath(publication, timer.total(), timer.total() - timer.stages[0].seconds)
 
 
 def floor_for(env: Environment, platform, day: date) -> Timer:
@@ -338,7 +374,8 @@ def floor_for(env: Environment, platform, day: date) -> Timer:
 
 
 def backfill(env: Environment, start: date, days: int) -> float:
-    """The dates one after another on the package path; returns the mean seconds per date."""
+    """The dates one after another on the package path, every stage the DAGs run; returns the mean
+    seconds per date."""
     dates = [start + timedelta(days=k) for k in range(days)]
     env.warm(dates)
     platform = env.platform()
@@ -346,9 +383,11 @@ def backfill(env: Environment, start: date, days: int) -> float:
     for day in dates:
         timer = Timer()
         run_day(env, platform, day, timer)
+        requests = timer.requests
+        run_checks(platform, day, timer)
         per_day.append((day, timer.total()))
         stages = ", ".join(f"{s.name} {s.seconds:.1f}" for s in timer.stages)
-        print(f"  backfill {day}: {timer.total():.2f}s ({stages}; publish {timer.requests} S3 requests)", flush=True)
+        print(f"  backfill {day}: {timer.total():.2f}s ({stages}; publish {requests} S3 requests)", flush=True)
     first, last = per_day[:5], per_day[-5:]
     print(f"\nBackfill of {days} report dates {dates[0]} .. {dates[-1]}: total {sum(s for _, s in per_day):.1f}s")
     print("  first five: " + ", ".join(f"{d:%m-%d} {s:.2f}s" for d, s in first))
@@ -359,8 +398,8 @@ def backfill(env: Environment, start: date, days: int) -> float:
     return sum(s for _, s in per_day) / len(per_day)
 
 
-def through_airflow(env: Environment, day: date, workdir: Path, package_path: float) -> None:
-    """The same day through the DAGs; `package_path`: its wall time on the package path, this run."""
+def through_airflow(env: Environment, day: date, workdir: Path, package_path: PackagePath) -> None:
+    """The same day through the DAGs, against its wall times on the package path in this run."""
     from careshare_dev.embedded import (
         Endpoints,
         airflow_settings,
@@ -400,9 +439,14 @@ def through_airflow(env: Environment, day: date, workdir: Path, package_path: fl
     print(f"  careshare_publish: {run.state}")
     print_task_durations(run)
     timer.print(f"National day {day} through Airflow (dag.test, in-process, sequential tasks)")
+    airflow = timer.total()
     print(
-        f"\n  through Airflow {timer.total():.2f}s / package path {package_path:.2f}s (GX import in both)"
-        f" = ratio {timer.total() / package_path:.2f} (target at most 1.3)"
+        f"\n  through Airflow {airflow:.2f}s / package path, the same stages {package_path.every_stage:.2f}s"
+        f" (GX import in both) = ratio {airflow / package_path.every_stage:.2f} (target at most 1.3)"
+    )
+    print(
+        f"  through Airflow / package path, fetch to publish only ({package_path.publication:.2f}s)"
+        f" = {airflow / package_path.publication:.2f}"
     )
 
 
@@ -533,8 +577,9 @@ def celery_backfill(cluster, platform, dates: list[date], package_per_day: float
             "--from-date", feed_logical_date(dates[0]), "--to-date", feed_logical_date(dates[-1]),
             "--max-active-runs", "4",
         )  # fmt: skip
+    progress = BackfillProgress(platform, dates, started)
     cluster.wait_for(
-        lambda: all(date_published(platform, d) for d in dates),
+        progress.all_published,
         f"{len(dates)} backfilled dates to be published",
         timeout=max(3600, 120 * len(dates)),
         every=5,
@@ -555,6 +600,26 @@ def celery_backfill(cluster, platform, dates: list[date], package_per_day: float
         " (target at most 1.3)"
     )
     print(f"  two years (730 report dates) at this rate: {730 * mean / 3600:.1f} h (aim under 2 h; moonshot 1 h)")
+
+
+@dataclass
+class BackfillProgress:
+    """Prints how many dates are published each time the count grows, so a long backfill shows its
+    pace while it runs."""
+
+    platform: object
+    dates: list[date]
+    started: float
+    published: int = 0
+
+    def all_published(self) -> bool:
+        count = len(release_times(self.platform, self.dates))
+        if count > self.published:
+            self.published = count
+            print(
+                f"  {count}/{len(self.dates)} dates published after {time.monotonic() - self.started:.0f}s", flush=True
+            )
+        return count == len(self.dates) and all(date_published(self.platform, d) for d in self.dates)
 
 
 def release_times(platform, dates: list[date]) -> dict[date, datetime]:

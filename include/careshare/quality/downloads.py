@@ -20,6 +20,7 @@ import pandas as pd
 
 from careshare.conform.parse import SOURCE_ROW
 from careshare.publish.formats import CSV_ENCODING, neutralise
+from careshare.publish.parallel import in_parallel
 from careshare.quality.links import relative_link, report_key, report_prefix
 from careshare.quality.placement import council_codes, council_segment, directory_locations
 from careshare.quality.quarantine import SCHEMA, manifest_key, partition_key, quarantined_rows
@@ -54,21 +55,21 @@ def _write_kind(
     platform: Platform, report_date: date, kind: str, rows: pd.DataFrame, exported: set[str]
 ) -> list[dict[str, Any]]:
     page = report_key(report_date)
-    entries, written = [], set()
-    for la_code, part in rows.groupby("la_code", sort=True):
-        key = download_key(report_date, kind, str(la_code))
-        platform.quality.put(key, csv_bytes(part[COLUMNS[kind]]))
-        written.add(key)
-        parquet = partition_key(str(la_code), report_date)
+    parts = [(str(la_code), part) for la_code, part in rows.groupby("la_code", sort=True)]
+    files = {download_key(report_date, kind, la_code): part[COLUMNS[kind]] for la_code, part in parts}
+    in_parallel(lambda key: platform.quality.put(key, csv_bytes(files[key])), files)
+    entries = []
+    for (la_code, part), key in zip(parts, files, strict=True):
+        parquet = partition_key(la_code, report_date)
         entries.append(
             {
-                "la_code": str(la_code),
+                "la_code": la_code,
                 "rows": len(part.drop_duplicates(["feed", SOURCE_ROW])),
                 "csv": relative_link(page, key),
                 "parquet": relative_link(page, parquet) if parquet in exported and kind == QUARANTINED else None,
             }
         )
-    stale = set(platform.quality.keys(f"{report_prefix(report_date)}{kind}/")) - written
+    stale = set(platform.quality.keys(f"{report_prefix(report_date)}{kind}/")) - set(files)
     platform.quality.delete(sorted(stale))
     return entries
 

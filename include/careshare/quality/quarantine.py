@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from careshare.publish.parallel import in_parallel
 from careshare.quality.placement import council_codes, council_segment, directory_locations, located
 from careshare.resources import Platform
 
@@ -73,10 +74,9 @@ def export_quarantine(platform: Platform, report_date: date) -> QuarantineExport
     rows = quarantined_rows(platform, report_date, directory_locations(platform, report_date))
     store = platform.quality
     export = QuarantineExport(report_date, len(rows))
-    for la_code, part in rows.groupby("la_code", sort=True):
-        key = partition_key(str(la_code), report_date)
-        store.put(key, _parquet(part))
-        export.objects[key] = len(part)
+    parts = [(partition_key(str(la_code), report_date), part) for la_code, part in rows.groupby("la_code", sort=True)]
+    in_parallel(lambda item: store.put(item[0], _parquet(item[1])), parts)
+    export.objects = {key: len(part) for key, part in parts}
     manifest = manifest_key(report_date)
     if store.exists(manifest):
         previous = json.loads(store.get(manifest))["objects"]
