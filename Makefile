@@ -23,10 +23,12 @@ browser:
 demo: install
 	$(BIN)/python scripts/demo.py
 
-# Two workers (this machine's cores); a file's tests stay on one worker, so its module-scoped
-# fixtures (a day of DAG runs, a published story) are built once. (--dist loadgroup does not group
+# Three workers on this machine's two cores: each worker spends a good part of its time waiting
+# (subprocesses, HTTP servers, retries), which a third fills (the lane 716 s with two, 623 s with
+# three). A file's tests stay on one worker, so its module-scoped fixtures (a day of DAG runs, a
+# published story) are built once. (--dist loadgroup does not group
 # with pytest 9.2 and xdist 3.8: tests of one xdist_group still go to both workers.)
-PARALLEL := -n 2 --dist loadfile
+PARALLEL := -n 3 --dist loadfile
 
 test: install services browser
 	$(BIN)/ruff check .
