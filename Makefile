@@ -27,7 +27,7 @@ demo: install
 # (subprocesses, HTTP servers, retries), which a third fills (the lane 716 s with two, 623 s with
 # three). A file's tests stay on one worker, so its module-scoped fixtures (a day of DAG runs, a
 # published story) are built once. (--dist loadgroup does not group
-# with pytest 9.2 and xdist 3.8: tests of one xdist_group still go to both workers.)
+# with pytest 9.2 and xdist 3.8: tests of one xdist_group still go to several workers.)
 PARALLEL := -n 3 --dist loadfile
 
 test: install services browser
