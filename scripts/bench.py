@@ -215,7 +215,11 @@ class Environment:
     def stop(self) -> None:
         self.simulator.stop()
         self.moto.terminate()
-        self.moto.wait(10)
+        try:
+            self.moto.wait(10)
+        except subprocess.TimeoutExpired:  # busy answering after a long run
+            self.moto.kill()
+            self.moto.wait(10)
 
 
 def postgres_database(name: str) -> str:
