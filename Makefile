@@ -23,11 +23,11 @@ browser:
 demo: install
 	$(BIN)/python scripts/demo.py
 
-# Three workers on this machine's two cores: each worker spends a good part of its time waiting
-# (subprocesses, HTTP servers, retries), which a third fills (the lane 716 s with two, 623 s with
-# three). A file's tests stay on one worker, so its module-scoped fixtures (a day of DAG runs, a
-# published story) are built once. (--dist loadgroup does not group
-# with pytest 9.2 and xdist 3.8: tests of one xdist_group still go to several workers.)
+# Three workers on this machine's two cores: each worker spends a good part of its time waiting on
+# subprocesses, HTTP servers and retries, which a third fills (docs/performance.md). A file's tests
+# stay on one worker, so its module-scoped fixtures (a day of DAG runs, a published story) are built
+# once. (--dist loadgroup does not group with pytest 9.2 and xdist 3.8: tests of one xdist_group
+# still go to several workers.)
 PARALLEL := -n 3 --dist loadfile
 
 test: install services browser

@@ -186,8 +186,7 @@ def _refuse_unknown_crosswalk_locations(connection: Connection, path: Path, para
 def _match_the_rest(warehouse: Warehouse, connection: Connection, params: dict[str, Any]) -> None:
     """Name within the postcode for what no identifier matched; the rest quarantined as unmatched."""
     report_date = params["report_date"]
-    result = connection.execute(sql("merge/unmatched_rows"), params)
-    rows = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    rows = warehouse.query_frame("merge/unmatched_rows", params, connection)
     resolutions = resolve_by_name(rows, report_date)
     matches = pd.DataFrame(
         {

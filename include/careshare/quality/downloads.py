@@ -55,11 +55,13 @@ def _write_kind(
     platform: Platform, report_date: date, kind: str, rows: pd.DataFrame, exported: set[str]
 ) -> list[dict[str, Any]]:
     page = report_key(report_date)
-    parts = [(str(la_code), part) for la_code, part in rows.groupby("la_code", sort=True)]
-    files = {download_key(report_date, kind, la_code): part[COLUMNS[kind]] for la_code, part in parts}
-    in_parallel(lambda key: platform.quality.put(key, csv_bytes(files[key])), files)
+    files = [
+        (str(la_code), download_key(report_date, kind, str(la_code)), part)
+        for la_code, part in rows.groupby("la_code", sort=True)
+    ]
+    in_parallel(lambda file: platform.quality.put(file[1], csv_bytes(file[2][COLUMNS[kind]])), files)
     entries = []
-    for (la_code, part), key in zip(parts, files, strict=True):
+    for la_code, key, part in files:
         parquet = partition_key(la_code, report_date)
         entries.append(
             {
@@ -69,7 +71,7 @@ def _write_kind(
                 "parquet": relative_link(page, parquet) if parquet in exported and kind == QUARANTINED else None,
             }
         )
-    stale = set(platform.quality.keys(f"{report_prefix(report_date)}{kind}/")) - set(files)
+    stale = set(platform.quality.keys(f"{report_prefix(report_date)}{kind}/")) - {key for _, key, _ in files}
     platform.quality.delete(sorted(stale))
     return entries
 
